@@ -1,0 +1,21 @@
+"""Closed-form early-phase theory of the one-layer recall transformer (SPEC section 6).
+
+Public surface (resolved lazily so that ``import theory._checks`` stays light):
+``predict``, ``critical_N``, ``capacity``, ``lower_bound_N``.
+"""
+import importlib
+
+_API = {
+    "predict": "theory.predict",
+    "critical_N": "theory.capacity",
+    "capacity": "theory.capacity",
+    "lower_bound_N": "theory.lower_bound",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")

@@ -1,0 +1,71 @@
+"""Command-line plumbing shared by ``python -m theory`` and ``python -m simulate``.
+
+Bad input never produces a traceback: argparse errors and ValueErrors become one line on
+stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float (rejects nan, inf and unparseable text)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def integer(text: str) -> int:
+    """argparse type: an integer literal (range checks happen in the API)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def add_config(p: argparse.ArgumentParser) -> None:
+    """The model-configuration options both command lines share."""
+    p.add_argument("--V", type=integer, required=True, help="vocabulary size (>= 2)")
+    p.add_argument("--N", type=integer, required=True, help="training samples (>= 1)")
+    p.add_argument("--d", type=integer, required=True, help="embedding dimension (>= 1)")
+    p.add_argument("--L", type=integer, required=True, help="sequence length (>= 1)")
+    p.add_argument("--m", type=integer, default=None, help="MLP width (attention-MLP model)")
+    p.add_argument("--embeddings", default="gaussian", help="gaussian or orthogonal")
+    p.add_argument("--activation", default="relu", help="relu or he2 (MLP model)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(main, argv=None) -> int:
+    """Call ``main(argv)``; turn a ValueError into one stderr line and exit status 2."""
+    try:
+        return main(argv) or 0
+    except ValueError as exc:
+        sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else 'invalid input'}\n")
+        return 2
+
+
+def emit(result: dict, as_json: bool) -> None:
+    """Print ``result`` as JSON (NaN becomes null) or as aligned ``key: value`` lines."""
+    if as_json:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                 for k, v in result.items()}
+        print(json.dumps(clean, sort_keys=True))
+        return
+    width = max(len(k) for k in result)
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}")

@@ -1,0 +1,61 @@
+r"""Registry of named closed-form formulas.
+
+Every formula of the theory is a sympy expression registered here under a stable ``name``
+and an equation number ``eq`` that its docstring and docs/theory.md share, e.g.
+``formula("recall.signal_mean", "3.4", expr)``.  The expression is compiled once to a
+NumPy function with :func:`sympy.lambdify`; calling the :class:`Formula` evaluates it with
+keyword arguments named after its free symbols (broadcasting over arrays).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+REGISTRY: dict[str, "Formula"] = {}
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A named sympy expression with its equation number and compiled NumPy function."""
+
+    name: str
+    eq: str
+    expr: sp.Expr
+    doc: str = ""
+    args: tuple = field(init=False)
+    _fn: object = field(init=False, repr=False)
+
+    def __post_init__(self):
+        args = tuple(sorted(self.expr.free_symbols, key=lambda s: s.name))
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "_fn", sp.lambdify(args, self.expr, modules=["scipy", "numpy"]))
+
+    def __call__(self, **values):
+        missing = [s.name for s in self.args if s.name not in values]
+        if missing:
+            raise ValueError(f"formula {self.name} ({self.eq}) needs {', '.join(missing)}")
+        out = self._fn(*(np.asarray(values[s.name], dtype=float) for s in self.args))
+        return np.asarray(out, dtype=float) + np.zeros(np.broadcast(*(
+            np.asarray(values[s.name]) for s in self.args)).shape if self.args else ())
+
+    @property
+    def latex(self) -> str:
+        return sp.latex(self.expr)
+
+
+def formula(name: str, eq: str, expr, doc: str = "") -> Formula:
+    """Register and return a :class:`Formula`; names and equation numbers must be unique."""
+    expr = sp.sympify(expr)
+    old = REGISTRY.get(name)
+    if old is not None:
+        if old.eq == eq and sp.simplify(old.expr - expr) == 0:
+            return old                       # module re-import
+        raise ValueError(f"formula name {name!r} registered twice")
+    for f in REGISTRY.values():
+        if f.eq == eq:
+            raise ValueError(f"equation ({eq}) used by both {f.name} and {name}")
+    f = Formula(name, eq, expr, doc)
+    REGISTRY[name] = f
+    return f
