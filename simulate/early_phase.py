@@ -22,6 +22,7 @@ import numpy as np
 
 from theory._checks import check_positive
 
+from .fast import limit_three_step
 from .model import grads
 
 
@@ -68,12 +69,8 @@ def three_step(task, data, eta=None, gamma=None, gamma_v=None, limit=False):
     if limit:
         if eta is not None or gamma is not None or gamma_v is not None:
             raise ValueError("limit=True takes no step sizes (eta, gamma, gamma_v)")
-        _, g1, _ = grads(task, data, zero_v, zero_kq, uniform_probs=True, want_kq=False)
-        W_v1 = -g1                                              # W_V^(1) / eta
-        _, _, g2 = grads(task, data, W_v1, zero_kq, uniform_probs=True)
-        W_kq = _unit(-g2)                                       # direction of W_KQ^(1)
-        _, g3, _ = grads(task, data, W_v1, W_kq, hard=True, uniform_probs=True, want_kq=False)
-        W_v = -g3
+        # sufficient statistics (simulate.fast); _limit_per_sample is the reference
+        W_v1, W_kq, W_v = limit_three_step(task, data)
         steps = ((W_v1, zero_kq, False), (W_v1, W_kq, True), (W_v, W_kq, True))
         return Params(W_v=W_v, W_kq=W_kq, hard=True, steps=steps)
     if eta is None or gamma is None:
@@ -84,10 +81,31 @@ def three_step(task, data, eta=None, gamma=None, gamma_v=None, limit=False):
     _, g1, _ = grads(task, data, zero_v, zero_kq, want_kq=False)
     W_v1 = -eta * g1
     _, _, g2 = grads(task, data, W_v1, zero_kq)
-    W_kq1 = -gamma * g2
+    with np.errstate(over="ignore"):                            # reported below as ValueError
+        W_kq1 = -gamma * g2
+    _check_finite(W_kq1)
     _, g3, _ = grads(task, data, W_v1, W_kq1, want_kq=False)
-    W_v2 = W_v1 - gamma_v * g3
-    if not (np.all(np.isfinite(W_kq1)) and np.all(np.isfinite(W_v2))):
-        raise ValueError("step sizes overflow float64; use smaller eta/gamma or limit=True")
+    with np.errstate(over="ignore", invalid="ignore"):
+        W_v2 = W_v1 - gamma_v * g3
+    _check_finite(W_v2)
     steps = ((W_v1, zero_kq, False), (W_v1, W_kq1, False), (W_v2, W_kq1, False))
     return Params(W_v=W_v2, W_kq=W_kq1, hard=False, steps=steps)
+
+
+def _check_finite(W):
+    if not np.all(np.isfinite(W)):
+        raise ValueError("step sizes overflow float64; use smaller eta/gamma or limit=True")
+
+
+def _limit_per_sample(task, data):
+    """The limit through the per-sample gradients of :func:`simulate.model.grads` (tests' reference)."""
+    zero_v = np.zeros((task.d, task.width))
+    zero_kq = np.zeros((task.d, task.d))
+    _, g1, _ = grads(task, data, zero_v, zero_kq, uniform_probs=True, want_kq=False)
+    W_v1 = -g1                                                  # W_V^(1) / eta
+    _, _, g2 = grads(task, data, W_v1, zero_kq, uniform_probs=True)
+    W_kq = _unit(-g2)                                           # direction of W_KQ^(1)
+    _, g3, _ = grads(task, data, W_v1, W_kq, hard=True, uniform_probs=True, want_kq=False)
+    W_v = -g3
+    steps = ((W_v1, zero_kq, False), (W_v1, W_kq, True), (W_v, W_kq, True))
+    return Params(W_v=W_v, W_kq=W_kq, hard=True, steps=steps)

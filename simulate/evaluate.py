@@ -1,10 +1,36 @@
-"""Evaluation of SPEC section 5: accuracy, localization, recall given localization."""
+r"""Evaluation of SPEC section 5: accuracy, localization, recall given localization.
+
+Cost: :math:`O(nL)` for attention over the n = V reps probe sequences, plus one logit row
+(:math:`O(V\,\mathrm{width})`) per distinct attended vector.  Under hard attention a
+sequence attends to :math:`e_w + [w \text{ informative}] z_{trig}` for its winning token w
+(ties aside), so at most 2V distinct logit rows are formed whatever ``reps`` is; soft
+attention needs one row per sequence, in chunks.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from .attention import chunk_rows, hard_rows, scores, softmax_rows, token_scores
 from .data import probe
-from .model import _check_weights, forward_chunks
+from .fast import rank_tables, winners
+from .model import _check_weights, _features
+
+
+def _predict(task, A, R):
+    """Arg-max label of the logits :math:`U^\\top W_V x(a)` for each row of A (n, d). (n,)"""
+    out = np.empty(A.shape[0], dtype=np.int64)
+    B = chunk_rows(8 * (2 * task.V + 3 * (task.m or 0) + task.d))
+    for start in range(0, A.shape[0], B):
+        x, _ = _features(task, A[start:start + B])                  # (B, width)
+        out[start:start + B] = (x @ R).argmax(axis=1)               # (B,) from (B, V)
+    return out
+
+
+def _attended(task, Et, tok, pos, alpha):
+    """Attended vectors :math:`\\sum_i \\alpha_i h_i` of a chunk, (B, d)."""
+    a = np.einsum("bl,bld->bd", alpha, Et[tok])                     # (B, d)
+    a += alpha[np.arange(tok.shape[0]), pos][:, None] * task.z_trig   # (B, d)
+    return a
 
 
 def evaluate(task, params, rng, reps=1):
@@ -16,7 +42,7 @@ def evaluate(task, params, rng, reps=1):
     Returns
     -------
     dict
-        ``accuracy``: fraction with :math:`\arg\max_k f_k = \pi^*(x)`;
+        ``accuracy``: fraction with :math:`\arg\max_k f_k = \pi^*(x)` (first index on ties);
         ``localization``: fraction whose score at the informative position is strictly the
         largest; ``attention_weight``: mean attention weight on that position;
         ``recall``: accuracy among localized sequences (NaN when ``n_localized`` is 0);
@@ -25,24 +51,53 @@ def evaluate(task, params, rng, reps=1):
     W_v = np.asarray(params.W_v, dtype=np.float64)
     W_kq = np.asarray(params.W_kq, dtype=np.float64)
     _check_weights(task, W_v, W_kq)
+    hard = bool(params.hard)
     data = probe(task, reps, rng)
-    correct = np.empty(data.N, dtype=bool)
-    local = np.empty(data.N, dtype=bool)
-    weight = np.empty(data.N)
-    for sl, s, alpha, _, _, _, _, F in forward_chunks(task, data, W_v, W_kq, params.hard):
-        rows = np.arange(s.shape[0])
-        pos = data.pos[sl]
-        correct[sl] = F.argmax(axis=1) == data.labels[sl]
-        s_ell = s[rows, pos].copy()
+    n, V = data.N, task.V
+    s_tok, s_trig = token_scores(task, W_kq)                        # (V,), scalar
+    R = W_v.T @ task.U                                              # (width, V)
+    Et = np.ascontiguousarray(task.E.T)                             # (V, d)
+    pred = np.empty(n, dtype=np.int64)
+    local = np.empty(n, dtype=bool)
+    weight = np.empty(n)
+    todo = np.zeros(n, dtype=bool)                                  # rows needing their own a
+    tables = rank_tables(s_tok, s_trig) if hard else None
+    key = np.full(n, -1, dtype=np.int64)                            # w + V [informative wins]
+    B = chunk_rows(8 * task.L * (task.d + 8))
+    for start in range(0, n, B):
+        sl = slice(start, min(n, start + B))
+        tok, pos = data.tokens[sl], data.pos[sl]                    # (B, L), (B,)
+        rows = np.arange(tok.shape[0])
+        s = scores(tok, pos, s_tok, s_trig)                         # (B, L)
+        alpha = hard_rows(s) if hard else softmax_rows(s)           # (B, L)
+        weight[sl] = alpha[rows, pos]
+        s_ell = s[rows, pos].copy()                                 # (B,)
         s[rows, pos] = -np.inf
         local[sl] = s_ell > s.max(axis=1) if task.L > 1 else True
-        weight[sl] = alpha[rows, pos]
+        if hard:
+            win, inf, clean = winners(tok, pos, tables)             # (B,) each
+            key[sl] = np.where(clean, win + V * inf, -1)
+            todo[sl] = ~clean
+        else:
+            pred[sl] = _predict(task, _attended(task, Et, tok, pos, alpha), R)
+    if hard:
+        done = ~todo
+        uniq, inv = np.unique(key[done], return_inverse=True)        # distinct attended vectors
+        A = Et[uniq % V] + (uniq >= V)[:, None] * task.z_trig       # (K, d)
+        pred[done] = _predict(task, A, R)[inv]
+        idx = np.flatnonzero(todo)                                  # ties: per sequence
+        for start in range(0, len(idx), B):
+            part = idx[start:start + B]
+            tok, pos = data.tokens[part], data.pos[part]            # (b, L), (b,)
+            alpha = hard_rows(scores(tok, pos, s_tok, s_trig))      # (b, L)
+            pred[part] = _predict(task, _attended(task, Et, tok, pos, alpha), R)
+    correct = pred == data.labels
     n_loc = int(local.sum())
     return {
         "accuracy": float(correct.mean()),
         "localization": float(local.mean()),
         "attention_weight": float(weight.mean()),
         "recall": float(correct[local].mean()) if n_loc else float("nan"),
-        "n": int(data.N),
+        "n": int(n),
         "n_localized": n_loc,
     }

@@ -13,12 +13,19 @@ Backward (per sample, :math:`g = (p - e_y)/N`):
 * :math:`\partial \hat L/\partial W_{KQ} = z_{eos} r^\top`, :math:`r = \sum_{n,i}
   \partial s_{n,i}\, h_{n,i} = E\,w + z_{trig}\, w_z` with per-token weights :math:`w`, so
   the gradient is accumulated with a bincount over tokens, never per-sample vectors.
+
+Cost per sample: three (V x width) products at soft label probabilities (logits,
+:math:`\sum g x^\top`, :math:`c`) and :math:`O(L d)` for attention.  At uniform probabilities
+(``uniform_probs`` or :math:`W_V = 0`, where softmax(0) is exactly uniform) no V-vector is
+formed: :math:`\sum_n g_n x_n^\top = \frac1V\mathbf 1\sum_n x_n^\top - S` with label-wise sums
+S, and :math:`W_V^\top U g_n = \bar r - r_{y_n}` for the columns r of :math:`W_V^\top U`.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-from .attention import attend, chunk_rows, hard_rows, scores, softmax_rows, token_scores
+from .attention import chunk_rows, hard_rows, scores, softmax_rows, token_scores
 
 
 def _features(task, a):
@@ -31,23 +38,32 @@ def _features(task, a):
 
 
 def _row_bytes(task) -> int:
-    # gathered H plus a few (L,), (V,) and (m,) rows per sample, float64
-    return 8 * (task.L * (task.d + 6) + 5 * task.V + 4 * (task.m or 0) + 3 * task.d)
+    # gathered H, the (B, V) logits, probabilities and one temporary, MLP rows, float64
+    return 8 * (task.L * (task.d + 6) + 3 * task.V + 4 * (task.m or 0) + 4 * task.d)
 
 
-def forward_chunks(task, data, W_v, W_kq, hard=False, budget=None):
-    """Yield, per chunk: ``(sl, alpha, a, H, x, dsig, F)`` with F the logits (B, V)."""
+def _group_sum(y, X, V):
+    """Label-wise sums :math:`\\sum_n e_{y_n} x_n^\\top` of the rows of X, shape (V, k)."""
+    onehot = sp.csr_array((np.ones(len(y)), (y, np.arange(len(y)))), shape=(V, len(y)))
+    return onehot @ X                                           # (V, k)
+
+
+def forward_chunks(task, data, W_v, W_kq, hard=False, budget=None, logits=True):
+    """Yield, per chunk: ``(sl, s, alpha, a, H, x, dsig, F)``; F the logits (B, V) or None."""
     s_tok, s_trig = token_scores(task, W_kq)                    # (V,), scalar
-    R = W_v.T @ task.U                                          # (width, V)
+    Et = np.ascontiguousarray(task.E.T)                         # (V, d): rows gather fast
+    R = W_v.T @ task.U if logits else None                      # (width, V)
     B = chunk_rows(_row_bytes(task), **({} if budget is None else {"budget": budget}))
     for start in range(0, data.N, B):
         sl = slice(start, min(data.N, start + B))
         tok, pos = data.tokens[sl], data.pos[sl]                # (B, L), (B,)
         s = scores(tok, pos, s_tok, s_trig)                     # (B, L)
         alpha = hard_rows(s) if hard else softmax_rows(s)       # (B, L)
-        a, H = attend(task, tok, pos, alpha)                    # (B, d), (B, L, d)
+        H = Et[tok]                                             # (B, L, d)
+        a = np.einsum("bl,bld->bd", alpha, H)                   # (B, d)
+        a += alpha[np.arange(tok.shape[0]), pos][:, None] * task.z_trig   # (B, d)
         x, dsig = _features(task, a)                            # (B, width)
-        yield sl, s, alpha, a, H, x, dsig, x @ R                # F: (B, V)
+        yield sl, s, alpha, a, H, x, dsig, (x @ R if logits else None)   # F: (B, V)
 
 
 def _check_weights(task, W_v, W_kq):
@@ -82,27 +98,38 @@ def grads(task, data, W_v, W_kq, hard=False, uniform_probs=False, want_kq=True):
     W_kq = np.asarray(W_kq, dtype=np.float64)
     _check_weights(task, W_v, W_kq)
     V, N = task.V, data.N
+    # softmax(0) is exactly uniform; the W_KQ gradient is linear in W_V and vanishes for
+    # hard attention or a single position (b_i - sum_j alpha_j b_j = 0 exactly)
+    uniform = uniform_probs or not W_v.any()
+    want_kq = want_kq and not hard and task.L > 1 and W_v.any()
     R = W_v.T @ task.U                                          # (width, V)
+    Rt = np.ascontiguousarray(R.T)                              # (V, width), rows r_k
+    r_bar = Rt.mean(axis=0)                                     # (width,)
     GX = np.zeros((V, task.width))                              # sum_n g_n x_n^T, (V, width)
+    x_sum = np.zeros(task.width)                                # sum_n x_n (uniform case)
     w_tok = np.zeros(V)                                         # per-token dL/ds weights
     w_trig = 0.0
     loss = 0.0
-    for sl, _, alpha, a, H, x, dsig, F in forward_chunks(task, data, W_v, W_kq, hard):
+    chunks = forward_chunks(task, data, W_v, W_kq, hard, logits=not uniform)
+    for sl, _, alpha, _, H, x, dsig, F in chunks:
         y = data.labels[sl]                                     # (B,)
         rows = np.arange(len(y))
-        if uniform_probs:
-            G = np.full_like(F, 1.0 / V)                        # (B, V)
+        if uniform:
             loss += len(y) * np.log(V)
+            x_sum += x.sum(axis=0)                              # (width,)
+            GX -= _group_sum(y, x, V)                           # (V, width)
+            c = (r_bar - Rt[y]) if want_kq else None            # (B, width) = dL/dx * N
         else:
             fmax = F.max(axis=1, keepdims=True)                 # (B, 1)
-            lse = np.log(np.exp(F - fmax).sum(axis=1)) + fmax[:, 0]   # (B,)
-            loss += float(np.sum(lse - F[rows, y]))
-            G = softmax_rows(F.copy())                          # (B, V)
-        G[rows, y] -= 1.0                                       # (B, V) = p - e_y
-        GX += G.T @ x                                           # (V, width)
-        if not want_kq or hard:
+            G = np.exp(F - fmax)                                # (B, V)
+            Z = G.sum(axis=1, keepdims=True)                    # (B, 1), >= 1
+            loss += float(np.sum(np.log(Z[:, 0]) + fmax[:, 0] - F[rows, y]))
+            G /= Z                                              # (B, V) = softmax(f)
+            G[rows, y] -= 1.0                                   # (B, V) = p - e_y
+            GX += G.T @ x                                       # (V, width)
+            c = G @ R.T if want_kq else None                    # (B, width) = dL/dx * N
+        if not want_kq:
             continue
-        c = G @ R.T                                             # (B, width) = dL/dx * N
         if task.mlp:
             c = (c * dsig / np.sqrt(task.m)) @ task.W1          # (B, d) = dL/da * N
         pos = data.pos[sl]
@@ -111,6 +138,8 @@ def grads(task, data, W_v, W_kq, hard=False, uniform_probs=False, want_kq=True):
         ds = alpha * (b - np.sum(alpha * b, axis=1, keepdims=True))   # (B, L)
         w_tok += np.bincount(data.tokens[sl].ravel(), weights=ds.ravel(), minlength=V)  # (V,)
         w_trig += float(ds[rows, pos].sum())
+    if uniform:
+        GX += x_sum / V                                         # (V, width), + (1/V) 1 x_sum^T
     g_v = task.U @ GX / N                                       # (d, width)
     r = (task.E @ w_tok + w_trig * task.z_trig) / N             # (d,)
     return loss / N, g_v, np.outer(task.z_eos, r)               # float, (d, width), (d, d)

@@ -1,0 +1,130 @@
+"""The sufficient-statistics limit (simulate.fast) and evaluation against per-sample maths."""
+import numpy as np
+import pytest
+
+from simulate import Task, evaluate, sample, three_step
+from simulate.attention import hard_rows, scores, softmax_rows, token_scores
+from simulate.data import probe
+from simulate.early_phase import Params, _limit_per_sample
+from simulate.fast import _hard_sums, rank_tables, winners
+from simulate.model import _features, grads
+
+
+def _assert_close(fast, ref, tol=1e-10):
+    """Relative Frobenius agreement; an exactly-zero reference must be matched exactly."""
+    norm = np.linalg.norm(ref)
+    if norm == 0:
+        assert np.all(fast == 0)
+    else:
+        assert np.linalg.norm(fast - ref) / norm < tol
+
+
+# (V, d, L, m, activation, embeddings, N): both models, both activations, L = 1, tiny V
+SHAPES = [
+    (2, 4, 1, None, "relu", "gaussian", 40),
+    (2, 3, 5, None, "relu", "gaussian", 30),
+    (3, 5, 2, None, "relu", "gaussian", 7),
+    (17, 8, 6, None, "relu", "gaussian", 900),
+    (50, 12, 9, None, "relu", "gaussian", 3000),
+    (6, 20, 4, None, "relu", "orthogonal", 60),
+    (2, 4, 1, 5, "he2", "gaussian", 40),
+    (5, 4, 3, 7, "relu", "gaussian", 200),
+    (13, 6, 5, 9, "he2", "gaussian", 700),
+    (6, 20, 4, 8, "relu", "orthogonal", 60),
+]
+
+
+@pytest.mark.parametrize("V,d,L,m,act,emb,N", SHAPES)
+def test_fast_limit_matches_per_sample_limit(V, d, L, m, act, emb, N):
+    task = Task(V=V, d=d, L=L, m=m, activation=act, embeddings=emb, seed=V * 31 + L)
+    data = sample(task, N, np.random.default_rng(N + d))
+    fast = three_step(task, data, limit=True)
+    ref = _limit_per_sample(task, data)
+    assert fast.hard and len(fast.steps) == 3
+    for (fv, fk, fh), (rv, rk, rh) in zip(fast.steps, ref.steps):
+        assert fh == rh
+        _assert_close(fv, rv)
+        _assert_close(fk, rk)
+    if L > 1:    # not vacuous: the attention step moved and step 3 differs from step 1
+        assert np.linalg.norm(fast.W_kq) == pytest.approx(1.0)
+        assert np.linalg.norm(fast.W_v - fast.steps[0][0]) > 1e-3 * np.linalg.norm(fast.W_v)
+
+
+def _hard_reference(task, data, W_kq):
+    """Minus the step-3 gradient by the per-sample path, at uniform probabilities."""
+    W_v = np.zeros((task.d, task.width))
+    W_v[0, 0] = 1.0                                       # unused at uniform probabilities
+    return -grads(task, data, W_v, W_kq, hard=True, uniform_probs=True, want_kq=False)[1]
+
+
+def _hard_fast(task, data, W_kq):
+    Ut = task.U - task.U.mean(axis=1, keepdims=True)
+    return Ut @ _hard_sums(task, (data.tokens, data.pos, data.labels), W_kq) / data.N
+
+
+@pytest.mark.parametrize("m", [None, 6])
+def test_tied_attention_is_split_like_hard_rows(m):
+    task = Task(V=7, d=5, L=4, m=m, seed=2)
+    data = sample(task, 400, np.random.default_rng(3))
+    # W_KQ = 0: every position ties in every sample
+    zero = np.zeros((5, 5))
+    _assert_close(_hard_fast(task, data, zero), _hard_reference(task, data, zero))
+    # tokens 0 and 1 share an embedding: distinct tokens tie wherever they lead
+    E = task.E.copy()
+    E[:, 1] = E[:, 0]
+    object.__setattr__(task, "E", E)
+    W_kq = np.outer(task.z_eos, E[:, 0] - 0.3 * task.z_trig)   # noise can beat the trigger
+    _assert_close(_hard_fast(task, data, W_kq), _hard_reference(task, data, W_kq))
+
+
+def test_winners_agree_with_hard_rows_on_integer_scores():
+    rng = np.random.default_rng(0)
+    V, L, B = 9, 6, 3000
+    for s_trig in (0.0, 1.0, 2.0, -1.0):
+        s_tok = rng.integers(0, 12, V).astype(float)      # exact ties between tokens
+        tok = rng.integers(0, V, (B, L))
+        pos = rng.integers(0, L, B)
+        win, inf, clean = winners(tok, pos, rank_tables(s_tok, s_trig))
+        alpha = hard_rows(scores(tok, pos, s_tok, s_trig))
+        rows = np.arange(B)
+        at_inf = alpha[rows, pos]
+        # clean rows: all weight on the winning token, on the informative position iff inf
+        on_win = np.where(tok == win[:, None], alpha, 0.0).sum(axis=1)
+        np.testing.assert_allclose(on_win[clean], 1.0)
+        np.testing.assert_array_equal(at_inf[clean] == 1.0, inf[clean])
+        # a row whose weight is split between distinct candidates is never called clean
+        split = (np.where(tok == win[:, None], alpha, 0.0).sum(axis=1) < 1) | \
+            ((at_inf > 0) & (at_inf < 1))
+        assert not np.any(split & clean) and np.any(split)
+        assert np.any(clean) and not np.all(clean)
+
+
+def _direct_evaluate(task, params, rng, reps):
+    """Every probe sequence through the dense per-sample forward pass."""
+    data = probe(task, reps, rng)
+    s_tok, s_trig = token_scores(task, params.W_kq)
+    s = scores(data.tokens, data.pos, s_tok, s_trig)
+    alpha = hard_rows(s) if params.hard else softmax_rows(s)
+    n = np.arange(data.N)
+    a = np.einsum("nl,nld->nd", alpha, task.E.T[data.tokens])
+    a += alpha[n, data.pos][:, None] * task.z_trig
+    correct = (_features(task, a)[0] @ (params.W_v.T @ task.U)).argmax(axis=1) == data.labels
+    s_ell = s[n, data.pos].copy()
+    s[n, data.pos] = -np.inf
+    local = s_ell > s.max(axis=1) if task.L > 1 else np.ones(data.N, bool)
+    return correct.mean(), local.mean(), alpha[n, data.pos].mean()
+
+
+@pytest.mark.parametrize("m", [None, 5])
+def test_evaluate_matches_direct_forward_pass(m):
+    task = Task(V=24, d=10, L=5, m=m, seed=5)
+    data = sample(task, 1500, np.random.default_rng(6))
+    cases = [three_step(task, data, limit=True), three_step(task, data, eta=0.5, gamma=50.0),
+             Params(W_v=three_step(task, data, limit=True).W_v, W_kq=np.zeros((10, 10)), hard=True)]
+    for params in cases:
+        res = evaluate(task, params, np.random.default_rng(9), reps=3)
+        acc, loc, weight = _direct_evaluate(task, params, np.random.default_rng(9), 3)
+        assert res["accuracy"] == pytest.approx(acc, abs=1e-12)
+        assert res["localization"] == pytest.approx(loc, abs=1e-12)
+        assert res["attention_weight"] == pytest.approx(weight, abs=1e-12)
+    assert evaluate(task, cases[0], np.random.default_rng(9), reps=3)["accuracy"] > 1.5 / 24
