@@ -42,15 +42,3 @@ def hard_rows(s):
     """Hard attention: uniform over the argmax set of each row (the infinite-scale softmax). (B, L)"""
     mask = s == s.max(axis=1, keepdims=True)                    # (B, L) bool
     return mask / mask.sum(axis=1, keepdims=True)               # (B, L)
-
-
-def attend(task, tok, pos, alpha):
-    r"""Attended vectors :math:`a = \sum_i \alpha_i h_i` of a chunk.
-
-    Returns ``(a, H)``: ``a`` (B, d) and the gathered token embeddings ``H`` (B, L, d),
-    which the backward pass reuses; callers bound B so that H fits the chunk budget.
-    """
-    H = task.E.T[tok]                                           # (B, L, d)
-    a = np.einsum("bl,bld->bd", alpha, H)                       # (B, d)
-    a += alpha[np.arange(tok.shape[0]), pos][:, None] * task.z_trig   # (B, d)
-    return a, H
