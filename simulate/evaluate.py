@@ -16,13 +16,45 @@ from .fast import rank_tables, winners
 from .model import _check_weights, _features
 
 
-def _predict(task, A, R):
-    """Arg-max label of the logits :math:`U^\\top W_V x(a)` for each row of A (n, d). (n,)"""
-    out = np.empty(A.shape[0], dtype=np.int64)
-    B = chunk_rows(8 * (2 * task.V + 3 * (task.m or 0) + task.d))
+#: Logits within this relative distance of the row maximum count as tied.  Rounding error
+#: is ~1e-16 relative; with orthogonal embeddings the margins are differences of integer
+#: counts, so exact mathematical ties are common and must not be settled by rounding.
+TIE_RTOL = 1e-9
+
+
+def _credit(task, A, R, y, rows=None):
+    r"""Expected correctness of :math:`\arg\max_k f_k` under uniformly random tie-breaking.
+
+    Parameters
+    ----------
+    A : ndarray, shape (K, d)
+        Attended vectors; the logits of row j are :math:`R^\top x(A_j)`.
+    R : ndarray, shape (width, V)
+    y : ndarray of int, shape (n,)
+        Correct labels of the n sequences.
+    rows : ndarray of int, shape (n,), optional
+        Row of A read by each sequence (default: sequence i reads row i, K = n).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        1 when the correct logit is the strict maximum, 1/j when it ties with j - 1 others
+        (within ``TIE_RTOL`` of the row's scale), else 0.
+    """
+    rows = np.arange(A.shape[0]) if rows is None else rows
+    order = np.argsort(rows, kind="stable")                        # sequences grouped by row
+    bounds = np.searchsorted(rows[order], np.arange(A.shape[0] + 1))
+    out = np.empty(len(rows))
+    B = chunk_rows(8 * (3 * task.V + 3 * (task.m or 0) + task.d))
     for start in range(0, A.shape[0], B):
-        x, _ = _features(task, A[start:start + B])                  # (B, width)
-        out[start:start + B] = (x @ R).argmax(axis=1)               # (B,) from (B, V)
+        stop = min(A.shape[0], start + B)
+        x, _ = _features(task, A[start:stop])                      # (B, width)
+        F = x @ R                                                  # (B, V)
+        top = F.max(axis=1)                                        # (B,)
+        tied = F >= (top - TIE_RTOL * np.abs(F).max(axis=1))[:, None]   # (B, V)
+        seq = order[bounds[start]:bounds[stop]]                    # sequences reading rows
+        r = rows[seq] - start
+        out[seq] = tied[r, y[seq]] / tied[r].sum(axis=1)
     return out
 
 
@@ -42,7 +74,9 @@ def evaluate(task, params, rng, reps=1):
     Returns
     -------
     dict
-        ``accuracy``: fraction with :math:`\arg\max_k f_k = \pi^*(x)` (first index on ties);
+        ``accuracy``: fraction with :math:`\arg\max_k f_k = \pi^*(x)`, ties broken
+        uniformly at random in expectation (a tie among j labels including the correct one
+        counts 1/j; see :data:`TIE_RTOL`);
         ``localization``: fraction whose score at the informative position is strictly the
         largest; ``attention_weight``: mean attention weight on that position;
         ``recall``: accuracy among localized sequences (NaN when ``n_localized`` is 0);
@@ -57,7 +91,7 @@ def evaluate(task, params, rng, reps=1):
     s_tok, s_trig = token_scores(task, W_kq)                        # (V,), scalar
     R = W_v.T @ task.U                                              # (width, V)
     Et = np.ascontiguousarray(task.E.T)                             # (V, d)
-    pred = np.empty(n, dtype=np.int64)
+    credit = np.empty(n)
     local = np.empty(n, dtype=bool)
     weight = np.empty(n)
     todo = np.zeros(n, dtype=bool)                                  # rows needing their own a
@@ -79,25 +113,25 @@ def evaluate(task, params, rng, reps=1):
             key[sl] = np.where(clean, win + V * inf, -1)
             todo[sl] = ~clean
         else:
-            pred[sl] = _predict(task, _attended(task, Et, tok, pos, alpha), R)
+            credit[sl] = _credit(task, _attended(task, Et, tok, pos, alpha), R, data.labels[sl])
     if hard:
         done = ~todo
         uniq, inv = np.unique(key[done], return_inverse=True)        # distinct attended vectors
         A = Et[uniq % V] + (uniq >= V)[:, None] * task.z_trig       # (K, d)
-        pred[done] = _predict(task, A, R)[inv]
+        credit[done] = _credit(task, A, R, data.labels[done], inv.ravel())
         idx = np.flatnonzero(todo)                                  # ties: per sequence
         for start in range(0, len(idx), B):
             part = idx[start:start + B]
             tok, pos = data.tokens[part], data.pos[part]            # (b, L), (b,)
             alpha = hard_rows(scores(tok, pos, s_tok, s_trig))      # (b, L)
-            pred[part] = _predict(task, _attended(task, Et, tok, pos, alpha), R)
-    correct = pred == data.labels
+            credit[part] = _credit(task, _attended(task, Et, tok, pos, alpha), R,
+                                   data.labels[part])
     n_loc = int(local.sum())
     return {
-        "accuracy": float(correct.mean()),
+        "accuracy": float(credit.mean()),
         "localization": float(local.mean()),
         "attention_weight": float(weight.mean()),
-        "recall": float(correct[local].mean()) if n_loc else float("nan"),
+        "recall": float(credit[local].mean()) if n_loc else float("nan"),
         "n": int(n),
         "n_localized": n_loc,
     }

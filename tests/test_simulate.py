@@ -153,3 +153,21 @@ def test_loss_and_grads_rejects_wrong_shapes_and_nan():
         loss_and_grads(task, data, np.zeros((4, 4)), np.zeros((4, 4)))
     with pytest.raises(ValueError, match="finite"):
         loss_and_grads(task, data, np.full((4, 3), np.nan), np.zeros((4, 4)))
+
+
+def test_exact_logit_ties_count_as_random_tie_breaks():
+    # orthogonal embeddings: the limit's logits are integer counts (up to a shared shift and
+    # scale), so ties are exact; float rounding must not settle them.  The expected accuracy
+    # under random tie-breaking is computed here from the counts alone.
+    V, N = 32, 200
+    for seed in range(3):
+        task = Task(V=V, d=2 * V + 2, L=4, embeddings="orthogonal", seed=seed)
+        data = sample(task, N, np.random.default_rng(100 + seed))
+        c = np.bincount(data.x, minlength=V)
+        f = np.tile(c[task.perm.argsort()], (V, 1)).astype(float)   # f[x, k] = c_{pi^-1(k)}
+        f[np.arange(V), task.perm] += c                            # correct label: 2 c_x
+        tied = f >= f.max(axis=1, keepdims=True)
+        expected = np.mean(tied[np.arange(V), task.perm] / tied.sum(axis=1))
+        res = evaluate(task, three_step(task, data, limit=True), np.random.default_rng(0), reps=3)
+        assert res["localization"] == 1.0
+        assert res["accuracy"] == pytest.approx(expected, abs=1e-12)
