@@ -1,0 +1,86 @@
+r"""T6, one-step model: accuracy of :math:`W_V^{(1)}` under uniform attention, orthogonal case.
+
+With orthonormal vectors the one-step logits are co-occurrence counts (eq. 6.15):
+:math:`F_k = n_k + \sum_{i<L} C_{k t_i}` for a test sequence :math:`t_0..t_{L-1}`, C the
+label-token co-occurrence counts over all L positions of the training samples
+(docs/orthogonal.md section 5).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal, stats
+
+from .localization import occupancy
+from .orthogonal import _legendre01, _support, recall_by_count
+
+__all__ = ["one_step_accuracy"]
+
+
+def _compound_law(mean_per_slot, mult):
+    r"""Window ``(lo, pmf)`` of :math:`\sum_j j\,\mathrm{Poisson}(\text{mean\_per\_slot}\,
+    \text{mult}_j)`: noise co-occurrences of a label with a test sequence holding
+    :math:`\text{mult}_j` distinct tokens of multiplicity j (eq. 6.16)."""
+    mean = mean_per_slot * np.arange(len(mult)) @ mult
+    sd = np.sqrt(mean_per_slot * np.arange(len(mult)) ** 2 @ mult)
+    lo, hi = int(max(0, mean - 14 * sd - 5)), int(mean + 14 * sd + 6)
+    if mean > 200:                      # CLT regime: discretised normal, same two moments
+        k = np.arange(lo, hi + 1)
+        g = stats.norm.pdf((k - mean) / sd)
+        return lo, g / g.sum()
+    out = np.ones(1)
+    for j, dj in enumerate(mult):
+        mu = mean_per_slot * dj
+        if j == 0 or mu <= 1e-12:
+            continue
+        k = np.arange(int(mu + 14 * np.sqrt(mu) + 6))
+        g = np.zeros(j * k[-1] + 1)
+        g[j * k] = stats.poisson.pmf(k, mu)
+        out = signal.fftconvolve(out, g)[:hi + 1].clip(0)
+    return lo, out[lo:hi + 1]
+
+
+def one_step_accuracy(V: int, N: int, L: int) -> float:
+    r"""Eq. 6.21: accuracy of :math:`W_V^{(1)}` under uniform attention (orthogonal case).
+
+    Label k scores :math:`F_k = n_k(1 + m_k) + G_k` (eq. 6.15): :math:`m_k` occurrences of
+    its token in the test sequence and :math:`G_k = \sum_t o_t M_{kt}` its noise
+    co-occurrences with the test tokens (o: multiplicities), compound Poisson with mean
+    :math:`n_k\rho L` and variance :math:`n_k\rho\,\mathbb E\sum_t o_t^2` (eq. 6.16),
+    :math:`\rho=(L-1)/V`.  The correct label has :math:`m = 1 + \mathrm{Bin}(L-1, 1/V)`;
+    the D distinct noise tokens (occupancy law) make D iid rivals with :math:`m\ge1`, each
+    a mixture over its multiplicity j (zero-truncated Bin(L-1, 1/V) weights); the other
+    V-1-D have m = 0; ties split (eq. 6.1 per class).  Counts binomial (N, 1/V).
+    """
+    if L == 1:                                                   # uniform = hard attention
+        cs, pc, _, _, acc = recall_by_count(V, N, 1)
+        return float(pc @ acc[0])
+    ns = _support(N, 1.0 / V)
+    pn = stats.binom.pmf(ns, N, 1.0 / V)
+    jm = np.arange(min(L, 40) + 1)
+    mult = V * stats.binom.pmf(jm, L, 1.0 / V)                   # test tokens of multiplicity j
+    fj = stats.binom.pmf(jm, L - 1, 1.0 / V)
+    J = max(2, int(np.flatnonzero(fj > 1e-9)[-1]) + 1)
+    fj = fj[1:J] / fj[1:J].sum()                                 # multiplicity of a drawn rival
+    G = {int(k): _compound_law(k * (L - 1) / V, mult) for k in ns}
+    top = int(ns[-1] * J) + max(lo + len(g) for lo, g in G.values()) + 2
+    pmf = np.zeros((2, top + 1))                    # rivals not drawn / drawn (mixture over j)
+    for k, w in zip(ns, pn):
+        lo, g = G[int(k)]
+        pmf[0, k + lo:k + lo + len(g)] += w * g
+        for j in range(1, J):
+            pmf[1, k * (1 + j) + lo:k * (1 + j) + lo + len(g)] += w * fj[j - 1] * g
+    lt = np.concatenate([np.zeros((2, 1)), np.cumsum(pmf, 1)[:, :-1]], 1)
+    s, ws = _legendre01(V // 2 + 2)
+    logs = np.log(np.maximum(lt[:, :, None] + s * pmf[:, :, None], 1e-300))  # (2, F, S)
+    pi = occupancy(V, L)
+    D = np.arange(pi.size)
+    cr = np.exp(logs[0][None] * (V - 1 - D)[:, None, None] + logs[1][None] * D[:, None, None])
+    cr = np.concatenate([pi @ (cr @ ws), np.ones(top + 2)])     # beyond every rival: win
+    acc = 0.0
+    for c, w in zip(ns, pn):
+        lo, g = G[int(c)]
+        for m_, wm in zip(jm, stats.binom.pmf(jm, L - 1, 1.0 / V)):
+            if w * wm > 1e-13:
+                st = min(c * (2 + m_) + lo, top + 1)
+                acc += w * wm * (g @ cr[st:st + len(g)])
+    return float(acc)
