@@ -1,0 +1,188 @@
+r"""Hermite expansions of the MLP activations and their dual kernels (docs/mlp.md, 5.1-5.4).
+
+With :math:`g \sim \mathcal N(0,1)` and the probabilists' Hermite polynomials
+:math:`\mathrm{He}_i`, an activation :math:`\sigma` applied to a shifted, scaled Gaussian has
+
+.. math::
+    \sigma(\sqrt s\,(t+g)) = \sum_{i\ge0} c_i(t,s)\,\frac{\mathrm{He}_i(g)}{\sqrt{i!}},\qquad
+    c_i(t,s) = \frac{\mathbb E[\sigma(\sqrt s(t+g))\mathrm{He}_i(g)]}{\sqrt{i!}}
+             = \frac{\partial_t^i G_1(t,s)}{\sqrt{i!}},
+
+where :math:`G_k(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^k]` (eq. 5.1; the second form is
+Stein's identity: :math:`\partial_g` and :math:`\partial_t` act alike on a function of
+:math:`t+g`).  Plain coefficients at input variance :math:`v` are :math:`c_i(0, v)` (5.2).
+The activations are piecewise polynomials, so every :math:`G_k` is an exact sympy integral
+against the Gaussian: each piece reduces to truncated moments
+:math:`I_j(a) = \int_a^\infty g^j\varphi(g)\,dg`, whose bases :math:`I_0, I_1` are sympy
+integrals and the rest follow by parts, :math:`I_j = a^{j-1}\varphi(a) + (j-1)I_{j-2}` (5.3).
+:func:`hermite_coefficients_numeric` is the Gauss-Hermite fallback for any callable.
+
+The dual kernel :math:`k(n_1,n_2,c) = \mathbb E_w[\sigma(w^\top a)\sigma(w^\top b)]`,
+:math:`w\sim\mathcal N(0,I)`, :math:`n_1 = \|a\|^2, n_2=\|b\|^2, c = a^\top b`, is the
+series :math:`\sum_i c_i(0,n_1)c_i(0,n_2)\rho^i`, :math:`\rho = c/\sqrt{n_1n_2}` (5.4), in
+closed form the arc-cosine kernel for ReLU and a polynomial for he2.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+from scipy.special import roots_hermitenorm
+
+from ._checks import check_choice, check_int
+
+x, g, t = sp.symbols("x g t", real=True)
+s = sp.Symbol("s", positive=True)
+_phi = sp.exp(-g ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+#: Activations of the simulation as piecewise polynomials: (lower x, upper x, polynomial in x).
+PIECES = {
+    "relu": ((-sp.oo, sp.Integer(0), sp.Integer(0)), (sp.Integer(0), sp.oo, x)),
+    "he2": ((-sp.oo, sp.oo, (x ** 2 - 1) / sp.sqrt(2)),),
+}
+
+
+def activation_expr(activation: str) -> sp.Expr:
+    """The activation as one sympy expression in ``x`` (Piecewise for ReLU)."""
+    pieces = PIECES[check_choice("activation", activation, tuple(PIECES))]
+    return sp.Piecewise(*[(p, x < hi) for lo, hi, p in pieces[:-1]], (pieces[-1][2], True))
+
+
+def activation_numpy(activation: str):
+    """Vectorised NumPy callable of the activation (for the numeric fallback and tests)."""
+    return sp.lambdify(x, activation_expr(activation), modules="numpy")
+
+
+@lru_cache(maxsize=None)
+def _tail_base(j: int) -> sp.Expr:
+    """:math:`I_j(a)` for j = 0, 1 as a sympy integral against the Gaussian (a is ``t``)."""
+    return sp.simplify(sp.integrate(g ** j * _phi, (g, t, sp.oo)))
+
+
+@lru_cache(maxsize=None)
+def _tail(j: int) -> sp.Expr:
+    r""":math:`I_j(t) = \int_t^\infty g^j\varphi(g)dg`, by parts from the two bases (eq. 5.3)."""
+    if j < 2:
+        return _tail_base(j)
+    return sp.expand(t ** (j - 1) * _phi.subs(g, t) + (j - 1) * _tail(j - 2))
+
+
+def _moment(j: int, lo, hi) -> sp.Expr:
+    r""":math:`\int_{lo}^{hi} g^j \varphi(g)\,dg` for symbolic or infinite limits."""
+    def upper(a):
+        if a is sp.oo:
+            return sp.Integer(0)
+        if a is -sp.oo:   # full-line moment (j-1)!! for even j
+            return sp.Integer(0) if j % 2 else sp.factorial2(j - 1) if j else sp.Integer(1)
+        return _tail(j).subs(t, a)
+    return upper(lo) - upper(hi)
+
+
+def _piecewise_gauss(activation: str, power: int, arg, weight=sp.Integer(1)) -> sp.Expr:
+    r""":math:`\mathbb E_g[\sigma(\mathrm{arg})^k\, \mathrm{weight}(g)]` for ``arg`` affine in g with
+    positive slope and ``weight`` a polynomial in g, piece by piece through truncated moments."""
+    pieces = PIECES[check_choice("activation", activation, tuple(PIECES))]
+    a1 = sp.diff(arg, g)
+    a0 = sp.expand(arg - a1 * g)
+    total = sp.Integer(0)
+    for lo, hi, poly in pieces:
+        if poly == 0:
+            continue
+        glo = -sp.oo if lo is -sp.oo else (lo - a0) / a1      # piece x in (lo, hi) in terms of g
+        ghi = sp.oo if hi is sp.oo else (hi - a0) / a1
+        q = sp.Poly(sp.expand((poly ** power).subs(x, arg) * weight), g)
+        for (j,), coef in q.terms():
+            total += coef * _moment(j, glo, ghi)
+    return total
+
+
+@lru_cache(maxsize=None)
+def smoothed(activation: str, power: int = 1) -> sp.Expr:
+    r""":math:`G_k(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^k]` as an exact sympy expression (5.1)."""
+    power = check_int("power", power, 1)
+    return _piecewise_gauss(activation, power, sp.sqrt(s) * (t + g))
+
+
+@lru_cache(maxsize=None)
+def shifted_coefficients(activation: str, order: int):
+    r"""Sympy expressions :math:`c_0(t,s), \dots, c_{order}(t,s)` (eq. 5.1, Stein form)."""
+    order = check_int("order", order, 0)
+    G1 = smoothed(activation, 1)
+    out, der = [], G1
+    for i in range(order + 1):
+        out.append(der / sp.sqrt(sp.factorial(i)))
+        der = sp.diff(der, t)
+    return tuple(out)
+
+
+def hermite_coefficients(activation: str, order: int, variance=1) -> tuple:
+    r"""Exact coefficients :math:`c_i = \mathbb E[\sigma(\sqrt v g)\mathrm{He}_i(g)]/\sqrt{i!}`
+    at input variance ``variance`` (eq. 5.2), as sympy numbers, ``order + 1`` of them.
+
+    Each is the Gaussian integral of the definition, done piece by piece (eq. 5.3).
+    """
+    order = check_int("order", order, 0)
+    v = sp.nsimplify(variance)
+    return tuple(sp.nsimplify(sp.simplify(
+        _piecewise_gauss(activation, 1, sp.sqrt(v) * g, sp.hermite_prob(i, g))
+        / sp.sqrt(sp.factorial(i)))) for i in range(order + 1))
+
+
+def hermite_coefficients_numeric(fn, order: int, variance: float = 1.0, shift: float = 0.0,
+                                 nodes: int = 400) -> np.ndarray:
+    r"""Gauss-Hermite fallback: :math:`c_i` of any vectorised callable ``fn`` (shape (order+1,)).
+
+    Computes :math:`\mathbb E[\mathrm{fn}(\sqrt v(\mathrm{shift}+g))\mathrm{He}_i(g)]/\sqrt{i!}`
+    with ``nodes`` probabilists' Gauss-Hermite nodes; kinks converge like ``nodes**-1.5``.
+    """
+    order = check_int("order", order, 0)
+    z, w = roots_hermitenorm(check_int("nodes", nodes, 2))
+    w = w / w.sum()
+    f = np.asarray(fn(np.sqrt(variance) * (shift + z)), dtype=float)      # (nodes,)
+    he = np.polynomial.hermite_e.hermevander(z, order)                     # (nodes, order+1)
+    fact = np.array([math.sqrt(math.factorial(i)) for i in range(order + 1)])
+    return (w * f) @ he / fact
+
+
+def dual_kernel(activation: str, n1, n2, c):
+    r"""Closed-form dual kernel :math:`k(n_1,n_2,c)` (eq. 5.4), broadcasting over arrays.
+
+    ReLU: :math:`\frac{\sqrt{n_1n_2}}{2\pi}(\sin\theta + (\pi-\theta)\cos\theta)`,
+    :math:`\cos\theta = c/\sqrt{n_1n_2}` (arc-cosine kernel of degree 1).
+    he2: :math:`\tfrac12[(n_1-1)(n_2-1) + 2c^2]` (Isserlis).
+    """
+    n1, n2, c = (np.asarray(a, dtype=float) for a in (n1, n2, c))
+    if check_choice("activation", activation, tuple(PIECES)) == "relu":
+        r = np.sqrt(n1 * n2)
+        th = np.arccos(np.clip(c / np.where(r > 0, r, 1.0), -1.0, 1.0))
+        return r / (2 * np.pi) * (np.sin(th) + (np.pi - th) * np.cos(th))
+    return 0.5 * ((n1 - 1) * (n2 - 1) + 2 * c ** 2)
+
+
+def dual_kernel_series(activation: str, n1: float, n2: float, c, order: int = 12):
+    r"""Dual kernel as the truncated Hermite series :math:`\sum_{i\le order} c_i(0,n_1)c_i(0,n_2)\rho^i` (5.4)."""
+    c1 = np.array([float(v) for v in hermite_coefficients(activation, order, n1)])
+    c2 = np.array([float(v) for v in hermite_coefficients(activation, order, n2)])
+    rho = np.asarray(c, dtype=float) / math.sqrt(n1 * n2)
+    return np.polynomial.polynomial.polyval(rho, c1 * c2)
+
+
+@lru_cache(maxsize=None)
+def smoothed_table(activation: str) -> dict:
+    r"""Compiled NumPy functions ``D[(k, j)](t, s)`` of :math:`\partial_t^j G_k(t,s)` (eq. 5.1).
+
+    Keys: k = 1 with j <= 5 (so :math:`c_j = D[(1,j)]/\sqrt{j!}`), k = 2 with j <= 4, and
+    k = 3 with j <= 1 and k = 4 with j = 0: the raw material of :mod:`theory.mlp_kernel`.
+    """
+    want = {1: 5, 2: 4, 3: 1, 4: 0}
+    out = {}
+    for k, top in want.items():
+        e = smoothed(activation, k)
+        for j in range(top + 1):
+            f = sp.lambdify((t, s), e, modules=["scipy", "numpy"])
+            out[(k, j)] = (lambda f: lambda tt, ss: np.asarray(f(tt, ss), dtype=float)
+                           + np.zeros(np.broadcast(tt, ss).shape))(f)
+            e = sp.diff(e, t)
+    return out
