@@ -6,9 +6,9 @@ Public surface (resolved lazily so that ``import theory._checks`` stays light):
 import importlib
 
 _API = {
-    "predict": "theory.predict",
-    "critical_N": "theory.capacity",
-    "capacity": "theory.capacity",
+    "predict": "theory.prediction",
+    "critical_N": "theory.capacity_laws",
+    "capacity": "theory.capacity_laws",
     "lower_bound_N": "theory.lower_bound",
 }
 

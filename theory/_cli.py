@@ -51,10 +51,11 @@ def add_config(p: argparse.ArgumentParser) -> None:
 
 
 def run(main, argv=None) -> int:
-    """Call ``main(argv)``; turn a ValueError into one stderr line and exit status 2."""
+    """Call ``main(argv)``; a ValueError (bad input) or NotImplementedError (a configuration
+    the theory does not cover) becomes one stderr line and exit status 2."""
     try:
         return main(argv) or 0
-    except ValueError as exc:
+    except (ValueError, NotImplementedError) as exc:
         sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else 'invalid input'}\n")
         return 2
 

@@ -1,0 +1,84 @@
+"""``python -m theory``: predict / critical-n / capacity, and one-line errors with status 2."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from theory.__main__ import main
+from theory._cli import run
+from theory import predict
+
+
+def call(argv, capsys):
+    """Run the command line in-process: (exit status, stdout, stderr lines)."""
+    try:
+        code = run(main, argv)
+    except SystemExit as exc:                       # argparse errors exit directly
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, [l for l in err.splitlines() if l.strip()]
+
+
+def test_predict_json_matches_the_api(capsys):
+    code, out, err = call(["predict", "--V", "64", "--N", "1000", "--d", "32", "--L", "8",
+                           "--json"], capsys)
+    assert code == 0 and not err
+    res = json.loads(out)
+    p = predict(64, 1000, 32, 8)
+    for k in ("accuracy", "localization", "recall", "one_step_accuracy"):
+        assert res[k] == pytest.approx(p[k], abs=1e-12)
+    assert res["regime"] == p["regime"]
+    assert {f"term_{k}" for k in p["terms"]} <= set(res)
+
+
+def test_predict_text_output(capsys):
+    code, out, err = call(["predict", "--V", "16", "--N", "200", "--d", "16", "--L", "1"],
+                          capsys)
+    assert code == 0 and not err
+    assert out.splitlines()[0].split()[0] == "V" and "accuracy" in out
+
+
+def test_critical_n_and_capacity(capsys):
+    code, out, _ = call(["critical-n", "--V", "16", "--d", "64", "--L", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["critical_N"] > 16
+    code, out, _ = call(["critical-n", "--V", "64", "--d", "16", "--L", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["critical_N"] is None      # inf -> JSON null
+    code, out, _ = call(["capacity", "--N", "2000", "--d", "64", "--L", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["capacity"] >= 2
+
+
+BAD = [
+    ["predict", "--V", "1", "--N", "10", "--d", "4", "--L", "2"],            # V < 2
+    ["predict", "--V", "8", "--N", "0", "--d", "4", "--L", "2"],             # N < 1
+    ["predict", "--V", "8", "--N", "10", "--d", "0", "--L", "2"],            # d < 1
+    ["predict", "--V", "8", "--N", "10", "--d", "4", "--L", "0"],            # L < 1
+    ["predict", "--V", "8", "--N", "10", "--d", "4", "--L", "2", "--m", "0"],    # m < 1
+    ["predict", "--V", "8", "--N", "10", "--d", "4", "--L", "2",
+     "--embeddings", "orthogonal"],                                          # d < 2V + 2
+    ["predict", "--V", "eight", "--N", "10", "--d", "4", "--L", "2"],        # unparseable
+    ["predict", "--V", "8", "--N", "nan", "--d", "4", "--L", "2"],           # non-finite
+    ["predict", "--V", "8", "--N", "inf", "--d", "4", "--L", "2"],
+    ["predict", "--V", "8", "--N", "10", "--d", "4"],                        # missing --L
+    ["predict", "--V", "8", "--N", "10", "--d", "40", "--L", "2", "--m", "16",
+     "--embeddings", "orthogonal"],                                             # MLP+orth: n/a
+    ["critical-n", "--V", "8", "--d", "4", "--L", "2", "--target", "1.5"],   # target > 1
+    ["critical-n", "--V", "8", "--d", "4", "--L", "2", "--target", "nan"],
+    ["capacity", "--N", "-3", "--d", "4", "--L", "2"],
+    ["frobnicate"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD, ids=[" ".join(a[:1] + a[-2:]) for a in BAD])
+def test_bad_input_exits_2_with_one_stderr_line(argv, capsys):
+    code, out, err = call(argv, capsys)
+    assert code == 2 and out == "" and len(err) == 1, (code, out, err)
+    assert "Traceback" not in err[0]
+
+
+def test_real_entry_point_has_no_traceback():
+    """The module entry point itself: bad input gives status 2 and exactly one line."""
+    r = subprocess.run([sys.executable, "-m", "theory", "predict", "--V", "1", "--N", "5",
+                        "--d", "3", "--L", "2"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "V" in r.stderr

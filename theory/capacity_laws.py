@@ -1,0 +1,207 @@
+r"""T4: capacity laws, critical N, capacity V and the regime (docs/theory.md, section 4).
+
+Each margin term of :mod:`theory.terms` stops mattering when, alone, it keeps the accuracy
+above the target :math:`\tau`.  A term shared by the V - 1 wrong labels of one test token
+acts through the maximum of V - 1 independent Gaussians, so with variance :math:`s^2` (in
+units of the mean margin) it stops mattering when :math:`z_V^2 s^2 \le 1`,
+:math:`z_V = \Phi^{-1}(\tau^{1/(V-1)}) \approx \sqrt{2\ln(V/\ln(1/\tau))}` (4.1); a term
+common to all labels needs :math:`z_\tau^2 s^2 \le 1`, :math:`z_\tau = \Phi^{-1}(\tau)`.
+Solving each condition gives the explicit thresholds (4.3-4.7); adding the variances, the
+combined law (4.8) gives N* and V*.  :func:`critical_N` and :func:`capacity` instead
+invert the full prediction of :func:`theory.prediction.predict` by bisection (the laws are
+its asymptotics, not its replacement).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import sympy as sp
+from scipy.optimize import brentq
+
+from . import terms as T
+from ._checks import check_config, check_fraction, check_int
+from .formula import formula
+from .symbols import N, V, d, tau
+
+p = sp.Symbol("p", positive=True)                      # training localization
+_zV = sp.sqrt(2) * sp.erfinv(2 * tau ** (1 / (V - 1)) - 1)
+_zt = sp.sqrt(2) * sp.erfinv(2 * tau - 1)
+_zs = (_zV + _zt) ** 2
+z_V2 = formula("capacity.z_V2", "4.1", _zV**2,
+               "squared quantile of the max of V-1 standard normals at level tau")
+z_tau2 = formula("capacity.z_tau2", "4.2", _zt**2,
+                 "squared tau-quantile of one standard normal (terms common to all labels)")
+N_count = formula("capacity.N_count", "4.3", (_zV + 2 * _zt) ** 2 * V / p,
+                  "sample counts: sd sqrt(V/(Np)) per label, 2 sqrt(V/(Np)) common")
+N_mean_bias = formula("capacity.N_mean_bias", "4.4", _zs * V**2 * (1 + 3 / d) / (p * d),
+                      "mean bias: N d >= (z_V + z_tau)^2 V^2 (1 + 3/d) / p")
+d_direct = formula("capacity.d_direct", "4.5", 3 * _zs,
+                   "cross-talk, token, trigger read (1/d each) and ||e_x||^2, z^T e_x: "
+                   "d >= 3 (z_V + z_tau)^2")
+d_mediated = formula("capacity.d_mediated", "4.6", sp.sqrt(2 * V * _zs),
+                     "token and trigger terms through the label Gram: d^2 >= 2V(z_V+z_tau)^2")
+d_ceiling = formula("capacity.d_ceiling", "4.7", (3 * _zs + sp.sqrt(9 * _zs**2 + 8 * V * _zs)) / 2,
+                    "d below which no N reaches tau: (z_V + z_tau)^2 (3/d + 2V/d^2) = 1")
+_B = 3 / d + 2 * V / d**2
+law_residual = formula(
+    "capacity.law_residual", "4.8",
+    _zV * sp.sqrt(V * (1 + V * (1 + 3 / d) / d) / (N * p) + _B)
+    + _zt * sp.sqrt(V * (4 + V * (1 + 3 / d) / d) / (N * p) + _B) - 1,
+    "combined law: z_V s_label + z_tau s_common = 1 defines N* (and V*)")
+
+_PER_LABEL = ("count", "mean_bias", "label_crosstalk", "token_interference", "leakage")
+
+
+def margin_terms(V, N, d, L, p_train=1.0):
+    r"""Standard deviation of each margin term in units of the mean margin :math:`\lambda`.
+
+    Evaluated at typical counts :math:`a = c = \lambda = Np/V` and unit norms (eq. 4.9):
+    ``count`` (two binomial counts), ``mean_bias`` (3.15), ``label_crosstalk`` (3.18),
+    ``token_interference`` (3.10 + 3.17), ``trigger`` (3.9 + 3.16 + 3.20),
+    ``correct_norm`` (:math:`\|e_x\|^2`, 3.6), ``leakage`` (3.12).  L enters only through
+    ``p_train``.
+    """
+    p_ = max(float(p_train), 1e-12)
+    lam = N * p_ / V
+    cv = float(T.count_var(N=N, p=p_, V=V))
+    Ec2 = lam**2 + cv
+    n_nl = N * (1 - p_)
+    ctx = dict(V=V, d=d, t_z=1.0)
+    var = {
+        "count": 2 * cv,
+        "mean_bias": float(T.var_mean_bias(vc=cv * (1 - 1 / V), **ctx)),
+        "label_crosstalk": float(T.var_crosstalk(a=lam, d=d)),
+        "token_interference": float(T.var_token(c=lam, eps=1.0, d=d)
+                                    + T.var_token_mediated(Ec2=Ec2, V=V, d=d)),
+        "trigger": float(T.var_trigger(c=lam, **ctx) + T.var_trigger_mediated(Ec2=Ec2, **ctx)
+                         + T.var_correct(a=lam, lam=lam, d=d, t_z=1.0)),
+        "correct_norm": 2 * lam**2 / d,
+        "leakage": float(T.var_leak(n_nl=n_nl, V=V, eps=1.0, d=d, t_z=1.0)),
+    }
+    return {k: math.sqrt(max(v, 0.0)) / lam for k, v in var.items()}
+
+
+def regime(V, N, d, L, p_test=1.0, p_train=1.0, target=0.9, full=False):
+    r"""Name of the dominant term at (V, N, d, L): the largest load (eq. 4.10).
+
+    The load of a term is how far it is from its condition: :math:`z_V^2 s^2` for a term
+    drawn independently per wrong label, :math:`z_\tau^2 s^2` for one common to all labels
+    (``correct_norm``; ``count`` and ``trigger`` have both parts), and
+    :math:`(1 - p_{test})/(1 - \tau)` for ``localization``.  A load above 1 means the
+    term alone pulls the accuracy below the target.  With ``full`` the dict of loads.
+    """
+    s = margin_terms(V, N, d, L, p_train)
+    zv = float(z_V2(V=V, tau=target))
+    zt = float(z_tau2(tau=target))
+    loads = {k: zv * s[k] ** 2 for k in _PER_LABEL}
+    lam = N * max(p_train, 1e-12) / V
+    common_trig = float(T.var_correct(a=lam, lam=lam, d=d, t_z=1.0)) / lam**2
+    loads["trigger"] = zv * (s["trigger"] ** 2 - common_trig) + zt * common_trig
+    loads["count"] = (zv + 4 * zt) * s["count"] ** 2 / 2
+    loads["correct_norm"] = zt * s["correct_norm"] ** 2
+    loads["localization"] = (1.0 - p_test) / (1.0 - target)
+    return loads if full else max(loads, key=loads.get)
+
+
+def capacity_laws(V, d, L=1, N=None, target=0.9, p_train=1.0):
+    r"""The explicit thresholds (4.3-4.8) at (V, d): each term's condition solved.
+
+    Returns
+    -------
+    dict
+        ``N_count`` (4.3), ``N_mean_bias`` (4.4), ``d_direct`` (4.5), ``d_mediated`` (4.6),
+        ``d_ceiling`` (4.7), ``N_star`` (root of 4.8 in N; inf when d <= d_ceiling) and,
+        with N, ``V_star``: the largest V with ``N_star(V) <= N``.
+    """
+    cfg = check_config(V, d, L)
+    tau_ = check_fraction("target", target)
+    V, d = cfg["V"], cfg["d"]
+    ctx = dict(V=V, tau=tau_)
+    out = {"N_count": float(N_count(p=p_train, **ctx)),
+           "N_mean_bias": float(N_mean_bias(p=p_train, d=d, **ctx)),
+           "d_direct": float(d_direct(**ctx)), "d_mediated": float(d_mediated(**ctx)),
+           "d_ceiling": float(d_ceiling(**ctx))}
+    res = lambda n: float(law_residual(N=n, p=p_train, d=d, **ctx))               # noqa: E731
+    out["N_star"] = (math.exp(brentq(lambda x: res(math.exp(x)), 0.0, 80.0))
+                     if d > out["d_ceiling"] and res(math.exp(80.0)) < 0 else math.inf)
+    if N is not None:
+        N = check_int("N", N, 1)
+        ok = lambda v: capacity_laws(v, d, L, None, tau_, p_train)["N_star"] <= N   # noqa
+        out["V_star"] = _largest(ok, 2) if ok(2) else 1
+    return out
+
+
+def _largest(ok, lo):
+    """Largest integer v >= lo with ok(v), for ok true at lo and eventually false."""
+    hi = 2 * lo
+    while ok(hi):
+        lo, hi = hi, 2 * hi
+        if hi > 2**40:
+            return math.inf
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+@lru_cache(maxsize=4096)
+def _accuracy(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
+    """Predicted accuracy (cached: the searches revisit points)."""
+    from .prediction import _localization, combined_recall, predict
+    if m is None and embeddings == "gaussian":       # skip the one-step model and the terms
+        return combined_recall(V, N, d, L, _localization(V, N, d, L))["accuracy"]
+    return predict(V, N, d, L, m, embeddings, activation)["accuracy"]
+
+
+def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu",
+               n_max=10**10):
+    r"""Smallest N whose predicted accuracy reaches ``target`` (SPEC section 5).
+
+    Bisection in log N on the prediction (:func:`theory.prediction.predict`, any model),
+    started from the law (4.8); ``math.inf`` when the prediction stays below the target up
+    to ``n_max`` (a d-limited ceiling, 4.8, or localization that never reaches the target).
+    Orthogonal embeddings use :func:`theory.orthogonal.critical_N_orthogonal` (d-free).
+    """
+    cfg = check_config(V, d, L, m, embeddings, activation)
+    tau_ = check_fraction("target", target)
+    V, d, L, m = cfg["V"], cfg["d"], cfg["L"], cfg["m"]
+    if m is None and cfg["embeddings"] == "orthogonal":
+        from .orthogonal import critical_N_orthogonal
+        return critical_N_orthogonal(V, L, tau_, N_max=min(int(n_max), 10**7))
+    ok = lambda n: _accuracy(V, n, d, L, m, cfg["embeddings"], cfg["activation"]) >= tau_  # noqa
+    law = capacity_laws(V, d, L, target=tau_)["N_star"]
+    hi = int(min(max(law, V), n_max)) if math.isfinite(law) else max(V, 1)
+    lo = 0
+    while not ok(hi):
+        lo, hi = hi, hi * 4
+        if hi > n_max:
+            return math.inf if not ok(n_max) else _bisect(ok, lo, n_max)
+    while lo == 0 and hi > 1 and ok(max(1, hi // 4)):
+        hi = max(1, hi // 4)
+    return _bisect(ok, max(1, hi // 4) if lo == 0 else lo, hi)
+
+
+def _bisect(ok, lo, hi):
+    """Smallest n in (lo, hi] with ok(n), ok(hi) true; geometric bisection to 1%."""
+    if ok(lo):
+        return lo
+    while hi - lo > max(1, lo // 100):
+        mid = int(math.sqrt(lo * hi)) if lo > 0 else hi // 2
+        mid = min(max(mid, lo + 1), hi - 1)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def capacity(N, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu"):
+    r"""Largest V whose predicted accuracy reaches ``target`` (SPEC section 5).
+
+    Returns 1 when even V = 2 misses the target.  Bisection on V, started by doubling.  With
+    orthogonal embeddings V is also bounded by the frame, :math:`2V + 2 \le d`.
+    """
+    cfg = check_config(2, d, L, m, embeddings, activation, N=N)
+    tau_ = check_fraction("target", target)
+    N, d, L, m, emb = cfg["N"], cfg["d"], cfg["L"], cfg["m"], cfg["embeddings"]
+    v_max = (d - 2) // 2 if emb == "orthogonal" else math.inf
+    ok = lambda v: v <= v_max and _accuracy(v, N, d, L, m, emb, cfg["activation"]) >= tau_  # noqa
+    return _largest(ok, 2) if ok(2) else 1

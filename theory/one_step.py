@@ -1,0 +1,100 @@
+r"""T1: accuracy of the one-step model W_V^(1) with uniform attention (docs/theory.md, 1.x).
+
+At :math:`W_{KQ} = 0` attention is uniform, so (eq. 1.1)
+
+.. math::
+    W_V^{(1)} \propto \sum_n (u_{y_n} - \bar u)\,A_n^\top,\qquad
+    A_n = e_{x_n} + z_{trig} + \sum_{i \ne \ell_n} e_{t_{n,i}},
+
+and a test sequence with token multiplicities :math:`\mu_t` (:math:`\mu_x \ge 1`,
+:math:`\sum_t \mu_t = L`) is read by :math:`A = \sum_t \mu_t e_t + z_{trig}`.  Label
+:math:`\pi(t)` gets the read weight :math:`w_t \approx c_t\mu_t + \kappa(c_t - \lambda)`: every
+token of the test sequence is a candidate with the same signal as the informative one,
+which the trigger cannot single out (training samples carry the trigger on their own
+informative token, so :math:`z^\top A` adds the same :math:`\kappa` to every label).  Hence
+the ceiling :math:`1/L` (eq. 1.13) for :math:`V \gg L^2`.  The accuracy integral is the
+one of T3 (eq. 1.12 = 3.24 with the terms 1.4-1.11), with the test token's multiplicity as
+the outer class and the wrong labels a mixture over their multiplicity and count.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binom
+
+from . import terms as T
+from .accuracy import all_below, binomial_law, chi2_nodes, mixture_law, normal_nodes
+from .recall import gram_nodes
+
+
+def _multiplicity_law(L, V, extra=0, tol=1e-7):
+    """Law of ``extra + Binomial(L - 1, 1/V)`` truncated to mass > tol: values, probs."""
+    k = np.arange(L)
+    p = binom.pmf(k, L - 1, 1.0 / V)
+    keep = p > tol
+    return (k[keep] + extra).astype(float), p[keep] / p[keep].sum()
+
+
+def one_step_accuracy(V, N, d, L):
+    r"""Predicted accuracy of :math:`W_V^{(1)}` with uniform attention (eq. 1.12).
+
+    Parameters
+    ----------
+    V, N, d, L : int
+
+    Returns
+    -------
+    dict
+        ``accuracy``; ``ceiling``: the large-N, large-d limit :math:`1/L` (eq. 1.13, for
+        :math:`V \gg L^2`); ``by_multiplicity``: accuracy given the test token's
+        multiplicity :math:`\mu_x` (dict).
+    """
+    lam = N / V
+    kap = float(T.kappa_mean(L=L, V=V))
+    c_law = binomial_law(N, 1.0 / V)
+    vc = float(np.dot(c_law[1], (c_law[0] - lam) ** 2))
+    Ec2 = float(np.dot(c_law[1], c_law[0] ** 2))
+    a_law = binomial_law(N, 1.0 / V, max_points=16, k=6.0)
+    eps, we = chi2_nodes(d, 4)
+    g, wg = normal_nodes(3)
+    # classes of the test token's multiplicity mu_x; the wrong labels' law uses the mean
+    # Lambda (it enters their variances only), the common nodes use each class's own
+    mx, px = _multiplicity_law(L, V, extra=1, tol=1e-6)
+    Lams = np.array([float(T.lam_mean(mu_x=m, L=L, V=V)) for m in mx])
+    Lbar = float(np.dot(px, Lams))
+    kv = float(T.kappa_var(Lam=Lbar, L=L, V=V, d=d))
+    Qs = np.array([float(T.weight_energy_1(lam=lam, Lam=Lm, mu_x=m, L=L, V=V, vc=vc, Ec2=Ec2,
+                                           kappa=kap, d=d)) for m, Lm in zip(mx, Lams)])
+    mus = [k for k in range(0, int(L - mx.min()) + 1)
+           if max((V - 1) * binom.pmf(k, L - m, 1.0 / (V - 1)) for m in mx) >= 1e-6]
+    s_min = np.sqrt(Qs.min() / d + lam**2 * (Lbar + 1) / d)
+    # lump counts finely enough for the steepest mean c (mu_j + kappa)
+    c, pc = mixture_law([c_law], [1.0], width=s_min / (4 * (max(mus) + kap)))
+    # common nodes per class: the test token's count, ||e_x||^2, the Gaussian part of w_x
+    F, S2, W, cls = [], [], [], []
+    for i, (mu_x, p_x, Lam, Q) in enumerate(zip(mx, px, Lams, Qs)):
+        A, E, G = (x.ravel() for x in np.meshgrid(a_law[0], eps, g, indexing="ij"))
+        w = p_x * np.einsum("a,b,c->abc", a_law[1], we, wg).ravel()
+        sd = np.sqrt(np.maximum(T.var_correct_1(a=A, Lam=Lam, mu_x=mu_x, lam=lam, L=L, V=V,
+                                                d=d), 0.0))
+        wx = A * mu_x * E + kap * (A - lam) + sd * G
+        R = Lam - mu_x**2 + mu_x**2 * E + 1.0                      # ||A||^2
+        f, s2, ww = gram_nodes(wx, np.full_like(wx, Q), lam**2 * R / d, np.ones_like(wx), w,
+                               d, V, n_chi=4, n_eta=8, n_q=3)
+        F.append(f), S2.append(s2), W.append(ww), cls.append(np.full(f.size, i))
+    F, S2, W, cls = (np.concatenate(x) for x in (F, S2, W, cls))
+    # the wrong labels in groups of equal multiplicity mu_j in the test sequence, with their
+    # expected numbers given mu_x (the L - mu_x other positions are fixed, so the
+    # composition is not iid across labels); each label's weight is a mixture over its
+    # count (1.7-1.9)
+    groups = []
+    for mu_j in mus:
+        n_j = np.array([(V - 1) * binom.pmf(mu_j, L - m, 1.0 / (V - 1)) for m in mx])
+        mean = c * mu_j + kap * (c - lam)
+        var = ((c**2 - lam**2) * (Lbar + 1) / d + c**2 * mu_j**2 / d + (c - lam) ** 2 * kv
+               + T.var_noise_tokens(c=c, L=L, V=V, Lam=Lbar, d=d))
+        groups.append((mean, np.maximum(var, 0.0), pc, n_j[cls]))
+    good = all_below(F, S2, W, groups, n_grid=96, n_scale=12)
+    by = {int(m): float(good[cls == i].sum() / p) for i, (m, p) in enumerate(zip(mx, px))}
+    acc = float(good.sum())
+    return {"accuracy": float(min(max(acc, 0.0), 1.0)), "ceiling": float(T.ceiling_1(L=L)),
+            "by_multiplicity": by}
