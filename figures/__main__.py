@@ -1,5 +1,97 @@
-"""``python -m figures``: not built yet (the figures issue adds the nine figure modules)."""
-import sys
+"""``python -m figures [--quick] [--only NAME ...]``: build the figures of SPEC section 7.
 
-sys.stderr.write("figures: the figure modules are not written yet; nothing to build\n")
-raise SystemExit(0)
+Each figure loads its simulation points through the cached sweep runner (computing only
+what is missing) and evaluates the theory at the same configurations.  Output:
+figures/out/NAME.png and NAME.pdf (and calibration.json from F9).
+"""
+import argparse
+import concurrent.futures as cf
+import importlib
+import os
+import sys
+import time
+import traceback
+
+from . import common
+
+FIGURES = ("fig1_accuracy_N_d", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
+           "fig4_capacity_vs_d", "fig5_mlp_phase_diagram", "fig6_orthogonal_vs_random",
+           "fig7_lower_bound", "fig8_dynamics", "fig9_calibration")
+
+
+#: Start order of a parallel build: F1 before F3 and F7 (they read its points), the
+#: sources of F9 (F1, F2, F4, F5, F6) early and F9 last, when they are (nearly) cached.
+RUN_ORDER = ("fig1_accuracy_N_d", "fig4_capacity_vs_d", "fig6_orthogonal_vs_random",
+             "fig5_mlp_phase_diagram", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
+             "fig8_dynamics", "fig7_lower_bound", "fig9_calibration")
+
+
+def _select(only):
+    """Figure names matching ``only`` (full names or prefixes such as ``fig3``)."""
+    if not only:
+        return list(FIGURES)
+    out = []
+    for name in only:
+        hits = [f for f in FIGURES if f == name or f.startswith(name + "_")]
+        if not hits:
+            raise SystemExit(f"figures: unknown figure {name!r}; known: {', '.join(FIGURES)}")
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def build(name, quick, outdir):
+    """Build one figure; return (name, paths, seconds, missing theory hooks)."""
+    t0 = time.perf_counter()
+    paths = importlib.import_module(f"figures.{name}").main(quick=quick, outdir=outdir)
+    return name, paths, time.perf_counter() - t0, sorted(common.MISSING)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m figures", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny grids (seconds; what the tests run)")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="build only these (e.g. fig3)")
+    ap.add_argument("--outdir", help="output directory (default figures/out)")
+    args = ap.parse_args(argv)
+    names = _select(args.only)
+    t_all = time.perf_counter()
+    # Figures run in parallel, one per core (drawing is CPU-bound; a figure's sweep points
+    # and theory evaluations run in pools of their own), in RUN_ORDER: F9 re-reads the
+    # points and predictions of F1, F2, F4, F5, F6 and starts when those have started.
+    order = [n for n in RUN_ORDER if n in names]
+    workers = min(len(order), os.cpu_count() or 1)
+    failed = []
+    with cf.ProcessPoolExecutor(workers) if workers > 1 else _Inline() as ex:
+        futures = {ex.submit(build, n, args.quick, args.outdir): n for n in order}
+        for fut in cf.as_completed(futures):
+            try:                                   # one failing figure must not hide the rest
+                name, paths, sec, missing = fut.result()
+            except Exception:                      # noqa: BLE001
+                failed.append(futures[fut])
+                traceback.print_exc()
+                continue
+            common.MISSING.update(missing)
+            print(f"{name}: {sec:6.1f} s  -> {paths[0]}", flush=True)
+    done = len(order) - len(failed)
+    print(f"figures: {done} built in {time.perf_counter() - t_all:.1f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
+    common.warn_missing()
+    return 1 if failed else 0
+
+
+class _Inline(cf.Executor):
+    """Run submissions at once in this process (one figure, or one core)."""
+
+    def __enter__(self):
+        return self
+
+    def submit(self, fn, *args):
+        fut = cf.Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as err:                   # noqa: BLE001 (re-raised by result())
+            fut.set_exception(err)
+        return fut
+
+
+if __name__ == "__main__":
+    sys.exit(main())

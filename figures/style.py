@@ -63,5 +63,8 @@ def save(fig, name, outdir=None):
         fig.savefig(tmp, format=ext)
         os.replace(tmp, path)
         paths.append(path)
+        # the layout (in figure fractions) is solved by the first draw; freeze it so the
+        # second format does not solve it again (text layout dominates the drawing time)
+        fig.set_layout_engine("none")
     plt.close(fig)
     return paths
