@@ -22,8 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import log_ndtr
-from scipy.stats import binom
+from scipy.special import gammaln, log_ndtr
 
 #: Default quadrature sizes: chi-square nodes, Gauss-Hermite nodes, table grid (u, log S^2).
 N_CHI, N_GAUSS, N_GRID, N_SCALE = 6, 8, 160, 24
@@ -88,7 +87,11 @@ def binomial_law(n: int, q: float, max_points: int = MAX_COUNT_POINTS, k: float 
     mu, sd = n * q, np.sqrt(n * q * (1.0 - q))
     lo, hi = max(0, int(np.floor(mu - k * sd - 3))), min(n, int(np.ceil(mu + k * sd + 3)))
     x = np.arange(lo, hi + 1, dtype=float)
-    p = binom.pmf(x, n, q)
+    # log-space pmf: scipy's binom.pmf overflows (OverflowError) for vanishingly small q
+    logp = (gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
+            + x * np.log(q) + (n - x) * np.log1p(-q) if q < 1.0 else
+            np.where(x == n, 0.0, -np.inf))
+    p = np.exp(logp - logp.max())
     x, p = lump(x, p / p.sum(), max_points)
     x.flags.writeable = p.flags.writeable = False         # shared by the cache
     return x, p

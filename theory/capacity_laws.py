@@ -196,7 +196,8 @@ def _bisect(ok, lo, hi):
 def capacity(N, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu"):
     r"""Largest V whose predicted accuracy reaches ``target`` (SPEC section 5).
 
-    Returns 1 when even V = 2 misses the target.  Bisection on V, started by doubling.  With
+    Returns 1 when no V in 2..16 reaches the target.  Bisection on V, started by doubling
+    from the smallest passing V.  With
     orthogonal embeddings V is also bounded by the frame, :math:`2V + 2 \le d`.
     """
     cfg = check_config(2, d, L, m, embeddings, activation, N=N)
@@ -204,4 +205,7 @@ def capacity(N, d, L, target=0.9, m=None, embeddings="gaussian", activation="rel
     N, d, L, m, emb = cfg["N"], cfg["d"], cfg["L"], cfg["m"], cfg["embeddings"]
     v_max = (d - 2) // 2 if emb == "orthogonal" else math.inf
     ok = lambda v: v <= v_max and _accuracy(v, N, d, L, m, emb, cfg["activation"]) >= tau_  # noqa
-    return _largest(ok, 2) if ok(2) else 1
+    # the prediction is not monotone at the very smallest V (V = 2 has a single wrong label
+    # but the largest relative count noise), so start from the smallest passing V <= 16
+    start = next((v for v in range(2, 17) if ok(v)), None)
+    return 1 if start is None else _largest(ok, start)

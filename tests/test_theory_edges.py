@@ -1,0 +1,20 @@
+"""Edge cases of the theory API found while drawing the figures."""
+import math
+
+from theory import capacity, predict
+from theory.accuracy import binomial_law
+
+
+def test_binomial_law_survives_vanishing_probabilities():
+    x, p = binomial_law(316, 1e-300)          # scipy's binom.pmf overflows here
+    assert abs(p.sum() - 1) < 1e-12 and x[p.argmax()] == 0
+
+
+def test_predict_is_finite_where_localization_is_almost_impossible():
+    acc = predict(V=64, N=316, d=128, L=256)["accuracy"]
+    assert math.isfinite(acc) and 0 <= acc < 0.2
+
+
+def test_capacity_does_not_stop_at_a_failing_V_2():
+    # V = 2 misses 0.9 at d = 32 while somewhat larger vocabularies pass
+    assert capacity(1000, 32, 8) >= 4
