@@ -115,12 +115,11 @@ def _plain(v):
 def _version(fn) -> str:
     """Cache version of ``fn``'s points.
 
-    The ``simulate`` sources, the source of the module defining ``fn`` when it is not
-    ``measure_point`` (figures/measures.py), and the seed derivation, since
-    ``run_sweep`` keys do not include ``seed_from``.
+    The ``simulate`` sources and the source of the module defining ``fn`` when it is not
+    ``measure_point`` (figures/measures.py); ``run_sweep`` keys ``seed_from`` itself.
     """
     own = "" if fn is measure_point else digest(inspect.getsource(inspect.getmodule(fn)))[:12]
-    return f"{code_version()}-{own}-seed_from:{','.join(SEED_FROM)}"
+    return f"{code_version()}-{own}"
 
 
 def sweep(base: dict, axes: dict, quick: bool, fn=measure_point) -> Grid:

@@ -188,6 +188,8 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     index = list(range(check_int("seeds", seeds, 1))) if np.isscalar(seeds) else \
         [check_int("seed index", s, 0) for s in seeds]
     version = source_version() if code_version is None else str(code_version)
+    # seed_from changes every point's randomness, so it is part of the cache key
+    seed_keys = None if seed_from is None else sorted(seed_from)
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
     cache = None if cache_dir is None else Cache(cache_dir)
     metas = {}                                                      # key -> meta of the point
@@ -195,7 +197,7 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     for i, cfg in enumerate(configs):
         for j, s in enumerate(index):
             meta = {"config": cfg, "seed_index": s, "base_seed": base_seed, "fn": name,
-                    "code_version": version}
+                    "code_version": version, "seed_from": seed_keys}
             key = digest(meta)
             metas[key] = meta
             slots.append((i, j, key))
@@ -217,10 +219,10 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
             futures = {}
             for key in todo:
                 done[key] = _finish(cache, key, metas[key],
-                                    _call(fn, metas[key]["config"], _seed(metas[key], seed_from)))
+                                    _call(fn, metas[key]["config"], _seed(metas[key])))
                 bar.step()
         else:
-            futures = {executor.submit(_call, fn, metas[k]["config"], _seed(metas[k], seed_from)): k
+            futures = {executor.submit(_call, fn, metas[k]["config"], _seed(metas[k])): k
                        for k in todo}
             try:
                 for fut in cf.as_completed(futures):
@@ -243,8 +245,8 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     return out
 
 
-def _seed(meta, seed_from):
-    return point_seed(meta["base_seed"], meta["config"], meta["seed_index"], seed_from)
+def _seed(meta):
+    return point_seed(meta["base_seed"], meta["config"], meta["seed_index"], meta["seed_from"])
 
 
 def _finish(cache, key, meta, result):

@@ -113,3 +113,16 @@ def test_progress_is_quiet_off_a_terminal_and_bad_input_is_rejected(tmp_path, ca
         run_sweep(_draw, [{"x": 0}], seeds=0, cache_dir=None)
     with pytest.raises(ValueError, match="unknown configuration keys: Nn"):
         measure_point({"V": 4, "d": 3, "L": 2, "N": 10, "Nn": 5}, np.random.SeedSequence(0))
+
+
+def test_key_changes_with_seed_from(tmp_path):
+    # seed_from changes the point's randomness, so a cached point must not be reused
+    first = run_sweep(_draw, [{"x": 0, "y": 1}], seeds=1, cache_dir=tmp_path, code_version="a")
+    CALLS.clear()
+    other = run_sweep(_draw, [{"x": 0, "y": 1}], seeds=1, cache_dir=tmp_path,
+                      code_version="a", seed_from=("x",))
+    assert len(CALLS) == 1 and other != first
+    CALLS.clear()
+    run_sweep(_draw, [{"x": 0, "y": 1}], seeds=1, cache_dir=tmp_path, code_version="a",
+              seed_from=("x",))
+    assert CALLS == []
