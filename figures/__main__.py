@@ -2,7 +2,9 @@
 
 Each figure loads its simulation points through the cached sweep runner (computing only
 what is missing) and evaluates the theory at the same configurations.  Output:
-figures/out/NAME.png and NAME.pdf (and calibration.json from F9).
+figures/out/NAME.png and NAME.pdf (and calibration.json from F9); with ``--quick``,
+figures/out/quick/ (git-ignored), so tiny grids never overwrite the committed figures.
+Bad command-line input is one line on stderr and exit status 2.
 """
 import argparse
 import concurrent.futures as cf
@@ -12,11 +14,14 @@ import sys
 import time
 import traceback
 
-from . import common
+from . import style
+from .theory_eval import MISSING, warn_missing
 
 FIGURES = ("fig1_accuracy_N_d", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
            "fig4_capacity_vs_d", "fig5_mlp_phase_diagram", "fig6_orthogonal_vs_random",
            "fig7_lower_bound", "fig8_dynamics", "fig9_calibration")
+#: Default output directory of ``--quick`` (git-ignored).
+QUICK_OUT = os.path.join(style.OUT, "quick")
 
 
 #: Start order of a parallel build: F1 before F3 and F7 (they read its points), the
@@ -26,33 +31,59 @@ RUN_ORDER = ("fig1_accuracy_N_d", "fig4_capacity_vs_d", "fig6_orthogonal_vs_rand
              "fig8_dynamics", "fig7_lower_bound", "fig9_calibration")
 
 
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _select(only):
-    """Figure names matching ``only`` (full names or prefixes such as ``fig3``)."""
+    """Figure names matching ``only`` (full names or prefixes such as ``fig3``).
+
+    Raises ValueError on a name that matches no figure.
+    """
     if not only:
         return list(FIGURES)
     out = []
     for name in only:
         hits = [f for f in FIGURES if f == name or f.startswith(name + "_")]
         if not hits:
-            raise SystemExit(f"figures: unknown figure {name!r}; known: {', '.join(FIGURES)}")
+            raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
         out += [h for h in hits if h not in out]
     return out
+
+
+def output_dir(quick, outdir=None):
+    """Where a build writes: ``outdir`` when given, else :data:`QUICK_OUT` in quick mode
+    and figures/out otherwise (the committed figures)."""
+    if outdir is not None:
+        return outdir
+    return QUICK_OUT if quick else style.OUT
 
 
 def build(name, quick, outdir):
     """Build one figure; return (name, paths, seconds, missing theory hooks)."""
     t0 = time.perf_counter()
     paths = importlib.import_module(f"figures.{name}").main(quick=quick, outdir=outdir)
-    return name, paths, time.perf_counter() - t0, sorted(common.MISSING)
+    return name, paths, time.perf_counter() - t0, sorted(MISSING)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m figures", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m figures", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny grids (seconds; what the tests run)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="build only these (e.g. fig3)")
-    ap.add_argument("--outdir", help="output directory (default figures/out)")
+    ap.add_argument("--outdir", help="output directory (default figures/out, "
+                    "figures/out/quick with --quick)")
     args = ap.parse_args(argv)
-    names = _select(args.only)
+    outdir = output_dir(args.quick, args.outdir)
+    try:
+        names = _select(args.only)
+        os.makedirs(outdir, exist_ok=True)
+    except ValueError as err:
+        ap.error(str(err))
+    except OSError as err:
+        ap.error(f"cannot create output directory {outdir!r}: {err.strerror or err}")
     t_all = time.perf_counter()
     # Figures run in parallel, one per core (drawing is CPU-bound; a figure's sweep points
     # and theory evaluations run in pools of their own), in RUN_ORDER: F9 re-reads the
@@ -61,7 +92,7 @@ def main(argv=None):
     workers = min(len(order), os.cpu_count() or 1)
     failed = []
     with cf.ProcessPoolExecutor(workers) if workers > 1 else _Inline() as ex:
-        futures = {ex.submit(build, n, args.quick, args.outdir): n for n in order}
+        futures = {ex.submit(build, n, args.quick, outdir): n for n in order}
         for fut in cf.as_completed(futures):
             try:                                   # one failing figure must not hide the rest
                 name, paths, sec, missing = fut.result()
@@ -69,12 +100,12 @@ def main(argv=None):
                 failed.append(futures[fut])
                 traceback.print_exc()
                 continue
-            common.MISSING.update(missing)
+            MISSING.update(missing)
             print(f"{name}: {sec:6.1f} s  -> {paths[0]}", flush=True)
     done = len(order) - len(failed)
     print(f"figures: {done} built in {time.perf_counter() - t_all:.1f} s"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
-    common.warn_missing()
+    warn_missing()
     return 1 if failed else 0
 
 

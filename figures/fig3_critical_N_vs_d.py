@@ -7,9 +7,10 @@ d-limited ceiling N* is infinite and the lines end; the triangle is the mean-bia
 exponent of the laws, N* proportional to 1/d.  Equation numbers come from the theory's
 formula registry.
 """
-import numpy as np
-
-from . import common, style
+from . import style
+from .grids import L0, TAU, V0, critical_sim, main_grid, theory_axis
+from .plotting import legend_pairs, pow2_ticks, series, slope_triangle
+from .theory_eval import critical_theory, eq, pending, theory_table
 
 NAME = "fig3_critical_N_vs_d"
 
@@ -19,10 +20,10 @@ def spec(quick):
 
     L = 32 stops at N = 10^5 (its N* are below 10^5; its points cost 4x those of L = 8).
     """
-    g = common.main_grid(quick)
-    Ls = (2, common.L0) if quick else (2, common.L0, 32)
-    return [({"V": common.V0, "L": L},
-             {"d": g["d"], "N": g["N"][g["N"] <= 10**5] if L > common.L0 else g["N"]})
+    g = main_grid(quick)
+    Ls = (2, L0) if quick else (2, L0, 32)
+    return [({"V": V0, "L": L},
+             {"d": g["d"], "N": g["N"][g["N"] <= 10**5] if L > L0 else g["N"]})
             for L in Ls]
 
 
@@ -32,27 +33,27 @@ def main(quick=False, outdir=None):
     ax = axs[0, 0]
     pairs = []
     for (base, axes), st in zip(spec(quick), style.series_styles()):
-        nstar, _ = common.critical_sim(base, "d", axes["d"], axes["N"], quick)
-        dth = common.theory_axis(axes["d"], quick)
-        th = common.critical_theory(base, dth, axes["N"], quick)
-        pairs.append(common.series(ax, axes["d"], nstar, st, f"$L={base['L']}$", dth, th))
+        nstar, _ = critical_sim(base, "d", axes["d"], axes["N"], quick)
+        dth = theory_axis(axes["d"], quick)
+        th = critical_theory(base, dth, axes["N"], quick)
+        pairs.append(series(ax, axes["d"], nstar, st, f"$L={base['L']}$", dth, th))
     if th is None:
-        common.pending(ax, "critical_N")
-    dlaw = common.theory_axis(axes["d"], quick, step=1 / 16)
-    law = common.theory_table("capacity_laws.capacity_laws", [
-        {"V": common.V0, "d": int(d), "L": common.L0, "target": common.TAU} for d in dlaw],
+        pending(ax, "critical_N")
+    dlaw = theory_axis(axes["d"], quick, step=1 / 16)
+    law = theory_table("capacity_laws.capacity_laws", [
+        {"V": V0, "d": int(d), "L": L0, "target": TAU} for d in dlaw],
         keys=["N_star"])
     if law is not None:
         (h,) = ax.plot(dlaw, law[:, 0], color="black", lw=0.8)
-        pairs.append((h, f"law ({common.eq('capacity.law_residual', 'capacity_laws')})"))
-        common.slope_triangle(ax, 181, 1.5e3, -1, label=r"$N^*\propto d^{-1}$ "
-                              f"({common.eq('capacity.N_mean_bias', 'capacity_laws')})")
+        pairs.append((h, f"law ({eq('capacity.law_residual', 'capacity_laws')})"))
+        slope_triangle(ax, 181, 1.5e3, -1, label=r"$N^*\propto d^{-1}$ "
+                       f"({eq('capacity.N_mean_bias', 'capacity_laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
-           ylabel=rf"critical samples $N^*$ (accuracy $\geq {common.TAU}$)",
-           title=f"critical N against d; V={common.V0}")
-    common.pow2_ticks(ax.xaxis, axes["d"])
-    Ns = common.main_grid(quick)["N"]
+           ylabel=rf"critical samples $N^*$ (accuracy $\geq {TAU}$)",
+           title=f"critical N against d; V={V0}")
+    pow2_ticks(ax.xaxis, axes["d"])
+    Ns = main_grid(quick)["N"]
     ax.set_ylim(Ns[0] / 1.5, Ns[-1] * 3)
     # L enters only through localization, complete at these N: the theory lines coincide
-    common.legend_pairs(ax, pairs, loc="lower left", extra=" (all L coincide)")
+    legend_pairs(ax, pairs, loc="lower left", extra=" (all L coincide)")
     return style.save(fig, NAME, outdir)

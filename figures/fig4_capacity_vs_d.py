@@ -9,7 +9,10 @@ lines.  Equation numbers come from the theory's formula registry.
 """
 import numpy as np
 
-from . import common, style
+from . import style
+from .grids import L0, TAU, crossings, logrange, sweep, theory_axis
+from .plotting import legend_pairs, pow2_ticks, series, slope_triangle
+from .theory_eval import eq, pending, theory_curve, theory_table
 
 NAME = "fig4_capacity_vs_d"
 
@@ -17,9 +20,9 @@ NAME = "fig4_capacity_vs_d"
 def spec(quick):
     """One ``(base, axes)`` per N (its V = V0 points are F1's)."""
     if quick:
-        return [({"L": common.L0, "N": 10**3}, {"d": [32, 128], "V": [8, 32]})]
-    return [({"L": common.L0, "N": N},
-             {"d": common.logrange(4, 8, 1, base=2), "V": common.logrange(2, 11, 0.5, base=2)})
+        return [({"L": L0, "N": 10**3}, {"d": [32, 128], "V": [8, 32]})]
+    return [({"L": L0, "N": N},
+             {"d": logrange(4, 8, 1, base=2), "V": logrange(2, 11, 0.5, base=2)})
             for N in (10**3, 10**4, 10**5)]
 
 
@@ -29,35 +32,34 @@ def main(quick=False, outdir=None):
     ax = axs[0, 0]
     pairs = []
     for (base, axes), st in zip(spec(quick), style.series_styles()):
-        g = common.sweep(base, axes, quick)
-        vstar = common.crossings(axes["V"], np.moveaxis(g["accuracy"], -1, 1), last=True)
-        dth = common.theory_axis(axes["d"], quick, step=1)
-        th = common.theory_curve("capacity", base, "d", dth, quick,
-                                 target=common.TAU)
+        g = sweep(base, axes, quick)
+        vstar = crossings(axes["V"], np.moveaxis(g["accuracy"], -1, 1), last=True)
+        dth = theory_axis(axes["d"], quick, step=1)
+        th = theory_curve("capacity", base, "d", dth, quick, target=TAU)
         if th is not None:
             th[th < 2] = np.nan                      # capacity() returns 1 for "not even V = 2"
         label = f"$N=10^{{{np.log10(base['N']):.0f}}}$"
-        pairs.append(common.series(ax, axes["d"], vstar, st, label, dth, th))
-        dlaw = common.theory_axis(axes["d"], quick, step=1 / 16)
-        law = common.theory_table("capacity_laws.capacity_laws", [
-            {"V": 2, "d": int(d), "L": base["L"], "N": base["N"], "target": common.TAU}
+        pairs.append(series(ax, axes["d"], vstar, st, label, dth, th))
+        dlaw = theory_axis(axes["d"], quick, step=1 / 16)
+        law = theory_table("capacity_laws.capacity_laws", [
+            {"V": 2, "d": int(d), "L": base["L"], "N": base["N"], "target": TAU}
             for d in dlaw], keys=["V_star"])
         if law is not None:
             ax.plot(dlaw, law[:, 0], color=st["color"], lw=0.8, ls=(0, (2, 2)))
     if th is None:
-        common.pending(ax, "capacity")
+        pending(ax, "capacity")
     if law is not None:
         from matplotlib.lines import Line2D
-        law_eq = common.eq("capacity.law_residual", "capacity_laws")
+        law_eq = eq("capacity.law_residual", "capacity_laws")
         pairs.append((Line2D([], [], color="0.3", lw=0.8, ls=(0, (2, 2))), f"law ({law_eq})"))
-        common.slope_triangle(ax, 100, 1.6, 2, label=r"$V^*\propto d^2$ "
-                              f"({common.eq('capacity.d_mediated', 'capacity_laws')})")
-        common.slope_triangle(ax, 120, 1000, 0.5, label=r"$V^*\propto (Nd)^{1/2}$ "
-                              f"({common.eq('capacity.N_mean_bias', 'capacity_laws')})")
+        slope_triangle(ax, 100, 1.6, 2, label=r"$V^*\propto d^2$ "
+                       f"({eq('capacity.d_mediated', 'capacity_laws')})")
+        slope_triangle(ax, 120, 1000, 0.5, label=r"$V^*\propto (Nd)^{1/2}$ "
+                       f"({eq('capacity.N_mean_bias', 'capacity_laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
-           ylabel=rf"capacity $V^*$ (accuracy $\geq {common.TAU}$)",
-           title=f"capacity against d; L={common.L0}")
-    common.pow2_ticks(ax.xaxis, axes["d"])
+           ylabel=rf"capacity $V^*$ (accuracy $\geq {TAU}$)",
+           title=f"capacity against d; L={L0}")
+    pow2_ticks(ax.xaxis, axes["d"])
     ax.set_ylim(top=3e3)
-    common.legend_pairs(ax, pairs, loc="upper left")
+    legend_pairs(ax, pairs, loc="upper left")
     return style.save(fig, NAME, outdir)

@@ -9,7 +9,10 @@ requires for accuracy tau.  Equation numbers come from the theory's formula regi
 """
 import numpy as np
 
-from . import common, style
+from . import style
+from .grids import TAU, logrange
+from .plotting import HALO, accuracy_heatmap, heatmap_legend
+from .theory_eval import eq, pending, theory_rows
 
 NAME = "fig5_mlp_phase_diagram"
 #: Boundary -> (label, registered formula, colour, line style); the colours avoid the
@@ -27,32 +30,32 @@ def spec(quick):
     """The measured grid ``(base, axes)``."""
     if quick:
         return {"V": 16, "d": 32, "L": 4}, {"m": [16, 64], "N": [100, 1000]}
-    return {"V": 32, "d": 128, "L": 4}, {"m": common.logrange(2, 10, 1, base=2),
-                                         "N": common.logrange(2, 4.5, 0.5)}
+    return {"V": 32, "d": 128, "L": 4}, {"m": logrange(2, 10, 1, base=2),
+                                         "N": logrange(2, 4.5, 0.5)}
 
 
 def main(quick=False, outdir=None):
     """Draw F5 into ``outdir`` (default figures/out); return the written paths."""
     base, axes = spec(quick)
-    fig, ax = common.accuracy_heatmap(base, axes["N"], "m", r"MLP size $m\,d$", axes["m"], quick,
-                                      yfactor=base["d"])
+    fig, ax = accuracy_heatmap(base, axes["N"], "m", r"MLP size $m\,d$", axes["m"], quick,
+                               yfactor=base["d"])
     Ns = np.geomspace(axes["N"][0] / 1.5, axes["N"][-1] * 1.5, 4 if quick else 24)
-    rows = common.theory_rows("mlp.mlp_phase_boundaries", [
-        {**base, "N": [float(n) for n in Ns], "tau": common.TAU}])
+    rows = theory_rows("mlp.mlp_phase_boundaries", [
+        {**base, "N": [float(n) for n in Ns], "tau": TAU}])
     if rows is None:
-        common.pending(ax, "mlp.mlp_phase_boundaries")
+        pending(ax, "mlp.mlp_phase_boundaries")
     else:
         ph = rows[0]
         for key, (label, formula, color, ls) in BOUNDARIES.items():
-            ax.plot(ph["N"], ph["md"][key], color=color, ls=ls, lw=1.4, path_effects=common.HALO,
-                    label=f"{label} ({common.eq(formula, 'mlp_phase')})")
-        cross = common.eq("mlp.boundary.mean_bias_vs_interference", "mlp_phase")
-        ax.axvline(ph["N_cross"], color="0.1", ls=(0, (1, 1)), lw=1.4, path_effects=common.HALO,
+            ax.plot(ph["N"], ph["md"][key], color=color, ls=ls, lw=1.4, path_effects=HALO,
+                    label=f"{label} ({eq(formula, 'mlp_phase')})")
+        cross = eq("mlp.boundary.mean_bias_vs_interference", "mlp_phase")
+        ax.axvline(ph["N_cross"], color="0.1", ls=(0, (1, 1)), lw=1.4, path_effects=HALO,
                    label=f"mean bias = interference ({cross})")
-        need = common.eq("mlp.required_md", "mlp_phase")
-        ax.plot(ph["N"], ph["required_md"], color="black", lw=2.2, path_effects=common.HALO,
-                label=rf"required $m\,d$ for accuracy {common.TAU} ({need})")
+        need = eq("mlp.required_md", "mlp_phase")
+        ax.plot(ph["N"], ph["required_md"], color="black", lw=2.2, path_effects=HALO,
+                label=rf"required $m\,d$ for accuracy {TAU} ({need})")
     y = np.asarray(axes["m"]) * base["d"]
     ax.set(xlim=(axes["N"][0] / 1.8, axes["N"][-1] * 1.8), ylim=(y[0] / 1.5, y[-1] * 1.5))
-    common.heatmap_legend(fig, ax)
+    heatmap_legend(fig, ax)
     return style.save(fig, NAME, outdir)

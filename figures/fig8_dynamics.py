@@ -12,8 +12,11 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from . import common, style
+from . import style
+from .grids import logrange, spread, sweep
 from .measures import checkpoints, measure_finite, measure_gd, measure_steps
+from .plotting import legend_pairs, series
+from .theory_eval import pending, predict_grid
 
 NAME = "fig8_dynamics"
 C_ACC, C_ATT = style.COLORS[:2]          # colour = quantity (accuracy / attention, W_V / W_KQ)
@@ -22,10 +25,10 @@ C_ACC, C_ATT = style.COLORS[:2]          # colour = quantity (accuracy / attenti
 def spec(quick):
     """Bases and axes of the three sweeps: per-step, finite step sizes, GD."""
     if quick:
-        return ({"V": 16, "d": 32, "L": 16}, {"N": common.logrange(2, 3, 1)},
+        return ({"V": 16, "d": 32, "L": 16}, {"N": logrange(2, 3, 1)},
                 {"V": 16, "d": 32, "L": 4, "N": 300}, {"eta": [0.1], "gamma_eta": [10.0, 1e5]},
                 {"V": 16, "d": 16, "L": 4, "N": 100, "T": 10, "lr": 10.0, "reps": 2})
-    return ({"V": 64, "d": 128, "L": 64}, {"N": common.logrange(2, 4.5, 0.25)},
+    return ({"V": 64, "d": 128, "L": 64}, {"N": logrange(2, 4.5, 0.25)},
             {"V": 64, "d": 128, "L": 8, "N": 3000},
             {"eta": [0.1, 0.001], "gamma_eta": [float(x) for x in np.logspace(1, 6, 11)]},
             {"V": 32, "d": 32, "L": 8, "N": 500, "T": 100, "lr": 10.0, "reps": 4})
@@ -47,7 +50,7 @@ def _eta_style(i):
 
 def _band(ax, x, Y, color, label=None, ls="-", marker="o", ms=3.5):
     """Median line with a min-max band over seeds (Y: (len(x), seeds))."""
-    med, lo, hi = common.spread(Y)
+    med, lo, hi = spread(Y)
     ax.fill_between(x, lo, hi, color=color, alpha=0.22, lw=0)
     (h,) = ax.plot(x, med, color=color, ls=ls, marker=marker, ms=ms, mfc="white", label=label)
     return h
@@ -60,9 +63,9 @@ def _limit(ax, sim, cfg, what):
     """
     ax.axhspan(sim.min(), sim.max(), color="0.6", alpha=0.3, lw=0)
     handles = [Patch(color="0.6", alpha=0.5, label=f"{what}: simulated (seeds)")]
-    th = common.predict_grid(["accuracy"], _model(cfg), {})
+    th = predict_grid(["accuracy"], _model(cfg), {})
     if th is None:
-        common.pending(ax, "predict")
+        pending(ax, "predict")
     else:
         handles.append(ax.axhline(float(th["accuracy"]), color="black", lw=1.2,
                                   label=f"{what}: theory"))
@@ -76,27 +79,27 @@ def _room_for_legend(ax):
 
 
 def _steps(ax, base, axes, quick):
-    g = common.sweep(base, axes, quick, fn=measure_steps)
+    g = sweep(base, axes, quick, fn=measure_steps)
     acc, loc = g["accuracy"], g["localization"]                  # (nN, seeds, 3)
     Ns = axes["N"]
-    th = common.predict_grid(["one_step_accuracy", "localization", "accuracy"], base, {"N": Ns})
+    th = predict_grid(["one_step_accuracy", "localization", "accuracy"], base, {"N": Ns})
     rows = [(acc[..., 0], "one_step_accuracy", "step 1: accuracy (uniform attention)"),
             (loc[..., 1], "localization", "step 2: localization"),
             (acc[..., 1], None, "step 2: accuracy (no theory)"),
             (acc[..., 2], "accuracy", "step 3: accuracy")]
-    pairs = [common.series(ax, Ns, Y, st, label, Ns, None if th is None or k is None else th[k])
+    pairs = [series(ax, Ns, Y, st, label, Ns, None if th is None or k is None else th[k])
              for (Y, k, label), st in zip(rows, style.series_styles())]
     if th is None:
-        common.pending(ax, "predict")
+        pending(ax, "predict")
     ax.set(xscale="log", xlabel="training samples $N$", ylabel="accuracy / localization",
            title=_title("a", "after each step", base))
     _room_for_legend(ax)
-    common.legend_pairs(ax, pairs, loc="upper left", fontsize=6.5, ncol=2)
+    legend_pairs(ax, pairs, loc="upper left", fontsize=6.5, ncol=2)
 
 
 def _finite(ax_b, ax_c, base, axes, quick):
     """Colour: the quantity; line style and marker: eta (the curves of both eta coincide)."""
-    g = common.sweep(base, axes, quick, fn=measure_finite)
+    g = sweep(base, axes, quick, fn=measure_finite)
     ge = np.asarray(axes["gamma_eta"])
     for i in range(len(axes["eta"])):
         _band(ax_b, ge, g["accuracy"][i], C_ACC, **_eta_style(i))
@@ -120,12 +123,12 @@ def _finite(ax_b, ax_c, base, axes, quick):
 
 
 def _gd(ax, base, quick):
-    g = common.sweep(base, {}, quick, fn=measure_gd)
+    g = sweep(base, {}, quick, fn=measure_gd)
     t = checkpoints(base["T"])
     h = [_band(ax, t, g["accuracy"].T, C_ACC, "GD: accuracy"),
          _band(ax, t, g["attention_weight"].T, C_ATT, r"GD: attention weight on $\ell$", "--", "s")]
     # the limit on the same task and samples (seeds depend on V, d, L only) and test reps
-    sim = common.sweep({**_model(base), "reps": base["reps"]}, {}, quick)["accuracy"]
+    sim = sweep({**_model(base), "reps": base["reps"]}, {}, quick)["accuracy"]
     h += _limit(ax, sim, base, "three-step limit")
     ax.set(xscale="log", xlabel="GD step $t$", ylabel="accuracy / attention weight",
            title=_title("d", f"full GD, lr={base['lr']:g}", base))

@@ -15,9 +15,11 @@ import numpy as np
 
 from simulate.cache import digest
 
-from . import common, style
+from . import style
 from . import (fig1_accuracy_N_d, fig2_accuracy_N_L, fig4_capacity_vs_d, fig5_mlp_phase_diagram,
                fig6_orthogonal_vs_random)
+from .grids import TAU, configs_of, n_seeds, spread, sweep
+from .theory_eval import pending, theory_rows
 
 NAME = "fig9_calibration"
 SOURCES = (fig1_accuracy_N_d, fig2_accuracy_N_L, fig4_capacity_vs_d, fig6_orthogonal_vs_random,
@@ -30,8 +32,8 @@ def points(quick):
     for mod in SOURCES:
         specs = mod.spec(quick)
         for base, axes in specs if isinstance(specs, list) else [specs]:
-            acc = common.sweep(base, axes, quick)["accuracy"].reshape(-1, common.n_seeds(quick))
-            for cfg, a in zip(common.configs_of(base, axes), acc):
+            acc = sweep(base, axes, quick)["accuracy"].reshape(-1, n_seeds(quick))
+            for cfg, a in zip(configs_of(base, axes), acc):
                 if digest(cfg) not in seen:
                     seen.add(digest(cfg))
                     out.append((cfg, a))
@@ -63,19 +65,19 @@ def main(quick=False, outdir=None):
     pts = points(quick)
     cfgs = [c for c, _ in pts]
     sim = np.array([a for _, a in pts])                          # (n, seeds)
-    rows = common.theory_rows("predict", cfgs, keys=["accuracy", "regime"])
+    rows = theory_rows("predict", cfgs, keys=["accuracy", "regime"])
     fig, axs = style.figure(width=4.0, height=3.6)
     ax = axs[0, 0]
     ax.plot([0, 1], [0, 1], color="0.4", lw=0.9, ls="--", zorder=1)
     fams = [family(c) for c in cfgs]
-    report = {"tau": common.TAU, "seeds": common.n_seeds(quick), "quick": bool(quick)}
+    report = {"tau": TAU, "seeds": n_seeds(quick), "quick": bool(quick)}
     if rows is None:
-        common.pending(ax, "predict")
+        pending(ax, "predict")
         pred, regimes = np.full(len(cfgs), np.nan), ["?"] * len(cfgs)
     else:
         pred = np.array([r[0] for r in rows], dtype=float)
         regimes = [str(r[1]) for r in rows]
-    med, lo, hi = common.spread(sim)
+    med, lo, hi = spread(sim)
     mean = sim.mean(axis=1)
     err = pred - mean
     # the largest family first, so the smaller ones stay visible on top

@@ -1,11 +1,17 @@
-"""Every figure builds in quick mode into a temporary directory, from a temporary cache."""
+"""Every figure builds in quick mode into a temporary directory, from a temporary cache;
+``python -m figures`` rejects bad input with one stderr line and exit status 2."""
 import importlib
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from figures.__main__ import FIGURES
-from figures.common import CACHE_ENV
+from figures import style
+from figures.__main__ import FIGURES, QUICK_OUT, main, output_dir
+from figures.grids import CACHE_ENV
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +41,29 @@ def test_calibration_json_has_error_statistics(cache, tmp_path):
     assert total["n"] + total["theory_failed"] == len(report["points"]) > 0
     assert total["n"] > 0 and {"mean_abs_error", "max_abs_error"} <= set(total)
     assert 0 <= total["mean_abs_error"] <= total["max_abs_error"] <= 1
+
+
+def test_quick_builds_do_not_overwrite_the_committed_figures():
+    assert output_dir(quick=True) == QUICK_OUT == os.path.join(style.OUT, "quick")
+    assert output_dir(quick=False) == style.OUT
+    assert output_dir(quick=True, outdir="elsewhere") == "elsewhere"     # explicit wins
+
+
+@pytest.mark.parametrize("argv", [["--only", "nope"], ["--only"], ["--bogus"],
+                                  ["--quick", "fig1"], ["--outdir", "FILE", "--only", "fig1"]])
+def test_bad_input_exits_2_with_one_stderr_line(argv, tmp_path, capsys):
+    file = tmp_path / "not_a_dir"
+    file.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main([str(file) if a == "FILE" else a for a in argv])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "error" in err, err
+
+
+def test_module_entry_point_bad_input_has_no_traceback():
+    root = Path(__file__).resolve().parents[1]                  # figures/ is not installed
+    r = subprocess.run([sys.executable, "-m", "figures", "--only", "nope"], capture_output=True,
+                       text=True, cwd=root)
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
