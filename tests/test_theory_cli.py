@@ -82,3 +82,17 @@ def test_real_entry_point_has_no_traceback():
                         "--d", "3", "--L", "2"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "V" in r.stderr
+
+
+def test_searches_take_the_activation(capsys):
+    """critical-n and capacity pass --activation to the MLP theory (he2 differs from relu)."""
+    from theory import critical_N
+    base = ["critical-n", "--V", "8", "--d", "16", "--L", "2", "--m", "64", "--target", "0.5",
+            "--json"]
+    code, out, _ = call(base + ["--activation", "he2"], capsys)
+    assert code == 0
+    got = json.loads(out)["critical_N"]
+    want = critical_N(8, 16, 2, 0.5, m=64, activation="he2")
+    assert got == (None if want == float("inf") else want)
+    code, _, err = call(base + ["--activation", "tanh"], capsys)
+    assert code == 2 and len(err) == 1

@@ -25,6 +25,7 @@ def _parser() -> Parser:
             q.add_argument(f"--{k}", type=integer, required=True)
         q.add_argument("--m", type=integer, default=None, help="MLP width")
         q.add_argument("--embeddings", default="gaussian", help="gaussian or orthogonal")
+        q.add_argument("--activation", default="relu", help="relu or he2 (MLP model)")
         q.add_argument("--target", type=finite_float, default=0.9, help="target accuracy")
         q.add_argument("--json", action="store_true", help="print one JSON object")
     return p
@@ -46,12 +47,15 @@ def _search(args) -> dict:
     from .capacity_laws import capacity, critical_N
     target = check_fraction("target", args.target)
     if args.command == "critical-n":
-        cfg = check_config(args.V, args.d, args.L, args.m, args.embeddings)
-        val = critical_N(cfg["V"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"])
+        cfg = check_config(args.V, args.d, args.L, args.m, args.embeddings, args.activation)
+        val = critical_N(cfg["V"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"],
+                         cfg["activation"])
         key, out = "critical_N", {k: cfg[k] for k in ("V", "d", "L")}
     else:
-        cfg = check_config(2, args.d, args.L, args.m, args.embeddings, N=args.N)
-        val = capacity(cfg["N"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"])
+        cfg = check_config(2, args.d, args.L, args.m, args.embeddings, args.activation,
+                           N=args.N)
+        val = capacity(cfg["N"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"],
+                       cfg["activation"])
         key, out = "capacity", {k: cfg[k] for k in ("N", "d", "L")}
     out["target"] = target
     out[key] = float(val) if math.isinf(val) else int(val)

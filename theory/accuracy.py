@@ -145,8 +145,20 @@ def all_below(F, S2, weights, groups, n_grid: int = N_GRID, n_scale: int = N_SCA
     on a grid of :math:`u = F/\sqrt{S^2 + \bar v}` and :math:`\log S^2` and interpolated
     in :math:`\log T`, so the cost is grid x mixture plus nodes, never their product.  u is
     clipped to [-12, 60]: beyond, T is within 1e-30 of 1 or below 1e-30 (times any V).
+
+    Raises
+    ------
+    ValueError
+        If ``S2`` or any wrong label's total variance :math:`v_j + S^2` is negative at a
+        node (a silent clip would hide a caller's error).
     """
-    S2 = np.maximum(S2, 1e-300)
+    S2 = np.asarray(S2, dtype=float)
+    # a group's own variance may be negative (a caller may keep a common part in S2), but
+    # each wrong label's total variance v_j + S2 is a variance at every node
+    low = min(float(np.min(g[1])) for g in groups) if groups else 0.0
+    if np.any(S2 < 0) or np.any(S2 + low < -1e-9 * np.maximum(S2, abs(low))):
+        raise ValueError("all_below: negative total variance (a caller's term is not a variance)")
+    S2 = np.maximum(S2, 1e-300)                        # S2 = 0 is a point mass: keep log finite
     gs = _grid(S2, n_scale if np.ptp(np.log(S2)) > 1e-9 else 1, log=True)
     s2g = np.exp(gs)
     log_below = np.zeros(np.shape(F))

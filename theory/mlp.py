@@ -111,13 +111,17 @@ def _recall(V, N, d, m, activation, p_tr, n_zeta=5, n_tok=4, n_gauss=6):
             beta = cq / sm if sm > 0 else 0.0
             xi = np.sqrt(sm) * G[None, :, None, None]                   # (1, G, 1, 1)
             dQ = beta * xi + np.sqrt(max(vq - beta * cq, 0.0)) * G[None, None, None, :]
-            dQ = np.maximum(dQ, -0.9 * Q)
             F = R * (sig + kb + xi) + np.sqrt(sy2) * G[None, None, :, None] + 0 * dQ  # (A,G,G,G)
             # common to all wrong labels at a node: p^2 (1 + (V-2)/d)(Q + dQ) and the label
             # cross-talk; the mixture keeps the count-dependent rest (may be < 0 for r < p)
-            S2 = R ** 2 * sig ** 2 / d + p_tr ** 2 * (1 + (V - 2) / d) * (Q + dQ) + 0 * F
             mu = r * kb
             var = (r ** 2 - p_tr ** 2) * Q + (2 / d) * kb ** 2 * (r - p_tr) ** 2 + X
+            cQ = p_tr ** 2 * (1 + (V - 2) / d)
+            # the Gaussian dQ cannot push a wrong label's total variance var_j + S2 below 0:
+            # its tail is cut where the decomposition stops being valid
+            floor = np.maximum(-0.9 * Q, -(var.min() + R ** 2 * sig ** 2 / d) / cQ - Q)
+            dQ = np.maximum(dQ, floor)
+            S2 = R ** 2 * sig ** 2 / d + cQ * (Q + dQ) + 0 * F
             w = (WX[j] * wx[:, None, None, None] * wg[None, :, None, None]
                  * wg[None, None, :, None] * wg[None, None, None, :])
             acc += float(all_below(F, S2, w, [(mu, var, rw, V - 1)], n_grid=96, n_scale=12).sum())

@@ -78,8 +78,11 @@ def one_step_accuracy(V, N, d, L):
                                                 d=d), 0.0))
         wx = A * mu_x * E + kap * (A - lam) + sd * G
         R = Lam - mu_x**2 + mu_x**2 * E + 1.0                      # ||A||^2
+        # mean common shift (w_x + sum_j w_j)/V: the wrong weights' means sum to
+        # lam (L - mu_x) + kappa (lam - a) given the test token's count a
+        center = (wx + lam * (L - mu_x) - kap * (A - lam)) / V
         f, s2, ww = gram_nodes(wx, np.full_like(wx, Q), lam**2 * R / d, np.ones_like(wx), w,
-                               d, V, n_chi=4, n_eta=8, n_q=3)
+                               d, V, n_chi=4, n_eta=8, n_q=3, center=center)
         F.append(f), S2.append(s2), W.append(ww), cls.append(np.full(f.size, i))
     F, S2, W, cls = (np.concatenate(x) for x in (F, S2, W, cls))
     # the wrong labels in groups of equal multiplicity mu_j in the test sequence, with their

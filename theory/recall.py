@@ -115,10 +115,14 @@ class GaussianReadout:
         # the V - 1 other counts sum to C - a: given a, their mean is lower by
         # (a - lam)/(V - 1), a shift of every wrong label's mean (in units of 1 + delta)
         shift = tz * (A - lam) / (self.V - 1)
-        return gram_nodes(wx, Q, lam**2 * R / d, scale, w, d, self.V, shift=shift)
+        # common shift D/V of (3.2): its mean given the nodes is the correct label's read
+        center = A * (E + alpha) / self.V
+        return gram_nodes(wx, Q, lam**2 * R / d, scale, w, d, self.V, shift=shift,
+                          center=center)
 
 
-def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, shift=0.0):
+def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, shift=0.0,
+               center=0.0):
     r"""Expand common nodes over the label-Gram quantities (eqs. 3.3, 3.21-3.23).
 
     Exactly, :math:`N f/\chi_w = w + \sigma P_\perp h` with :math:`\chi_w \sim
@@ -135,6 +139,11 @@ def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, s
         labels' weights, common factor of the count terms, quadrature weight.
     shift : flat array or scalar
         Amount by which the wrong labels' means are lower than their law says (added to F).
+    center : flat array or scalar
+        Mean of the common shift :math:`s = \frac1V\sum_{x'} w_{x'}` that ``wx`` and the
+        wrong labels' law leave out.  It cancels from every margin, but the Gram factors
+        (3.21)-(3.23) belong to the centred weights :math:`w - s\mathbf 1` (the vector G acts
+        on), so they are evaluated at :math:`w_x - s` and F is moved back by s (3.22b).
 
     Returns
     -------
@@ -145,13 +154,19 @@ def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, s
     q, wq = chi2_nodes(V - 1, n_q)
     inner = np.einsum("a,b,c->abc", wc, wh, wq).ravel()
     C, H, Qf = (x.ravel()[None, :] for x in np.meshgrid(chi, eta, q, indexing="ij"))
-    wx, Q, s2c, sc, sh = (np.broadcast_to(np.asarray(x, dtype=float), np.shape(wx))[:, None]
-                          for x in (wx, Q, s2_common, scale, shift))
-    Q = np.maximum(Q * Qf, 1e-300)
+    wx, Q, s2c, sc, sh, cen = (np.broadcast_to(np.asarray(x, dtype=float), np.shape(wx))[:, None]
+                               for x in (wx, Q, s2_common, scale, shift, center))
+    wx = wx - cen                          # the centred correct weight
+    # q is the radius of the wrong labels' Gaussian reads (common variance s2c each): it
+    # scales their part of Q *and* their own variance, so a small Q means small wrong
+    # weights (at small V the two are strongly dependent; at large V q -> 1)
+    Qe = np.minimum((V - 1) * s2c, Q)
+    Q = np.maximum(Q + Qe * (Qf - 1.0), 1e-300)
+    s2c = s2c * Qf
     with np.errstate(over="ignore"):       # theta -> inf only where Q -> 0: S2 -> 0, harmless
         theta = np.minimum(np.maximum(T.gram_theta(w_x=wx, eta=H, d=d, chi_w=C, Q=Q),
                                       THETA_MIN), 1e100)
-        F = T.gram_correct(w_x=wx, eta=H, d=d, chi_w=C, Q=Q, theta=theta) / sc + sh
+        F = (T.gram_correct(w_x=wx, eta=H, d=d, chi_w=C, Q=Q, theta=theta) + cen) / sc + sh
         S2 = (T.gram_noise(w_x=wx, Q=Q, d=d, chi_w=C, theta=theta) + s2c) / sc**2
     return F.ravel(), S2.ravel(), (weight[:, None] * inner[None, :]).ravel()
 
