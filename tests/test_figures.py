@@ -67,3 +67,26 @@ def test_module_entry_point_bad_input_has_no_traceback():
                        text=True, cwd=root)
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_random_grid_is_reproducible_and_theory_free():
+    """The calibration grid depends on its seed only, respects its size limits, and its
+    summary's excess-over-noise statistic subtracts twice the standard error."""
+    import numpy as np
+    from figures import random_grid as rg
+    a, b = rg.draw_configs(50), rg.draw_configs(50)
+    assert a == b and a != rg.draw_configs(50, seed=rg.BASE_SEED + 1)
+    for c in a:
+        assert 4 <= c["V"] <= 2048 and 2 <= c["d"] <= 1024 and 2 <= c["L"] <= 256
+        assert c["N"] * c["L"] <= 2e7 and c["V"] * c["d"] <= 2**19
+    s = rg.summary(np.array([0.1, -0.3]), np.array([0.01, 0.1]))
+    assert s["max_abs_error"] == 0.3 and abs(s["max_excess_over_2se"] - 0.1) < 1e-12
+
+
+@pytest.mark.parametrize("argv", [["--points", "0"], ["--seeds", "1"], ["--points", "x"]])
+def test_random_grid_bad_input_exits_2(argv, capsys):
+    from figures import random_grid as rg
+    with pytest.raises(SystemExit) as exc:
+        rg.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1
