@@ -21,8 +21,8 @@ so the W_KQ step is a positive multiple of :math:`z_{eos} r^\top` with
     w_t = \tfrac1L\Big[\sum_y C_{yt}K_{yt} + n_{\pi t}\kappa_{\pi t} - \sum_n c_{n,t}\bar b_n\Big],
     \quad w_z = \tfrac1L\Big[\sum_t n_{\pi t}(K_{\pi t, t} + \kappa_{\pi t}) - \sum_n \bar b_n\Big],
 
-where :math:`c_{n,t}` counts token t in sample n: one gather and one bincount over the N L
-tokens.  :math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where
+where :math:`c_{n,t}` counts token t in sample n: one gather-sum and one scatter over the
+N L tokens.  :math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where
 attention is constant and the exact gradient vanishes identically).
 
 (F3) hard attention: a sample's attended vector is :math:`e_w + [w \text{ is informative}]
@@ -31,10 +31,14 @@ z_{trig}` for its winning token w unless distinct candidates tie, so
 label; tied samples (rare, found exactly by ranking the 2V possible score values) are
 handled per sample with :func:`simulate.attention.hard_rows`.  :math:`W_V = \tilde U S^{(3)}/N`.
 
-Cost: the samples are first sorted by label (radix sort, one permuted copy of the N x L
-tokens), so (F1) is a bincount per label and the gather of (F2) reads
-one row of K per label; (F3) ranks scores with one small-integer gather.  Beyond the data and that copy,
-memory is :math:`O(V^2 + Vd)` plus cache-sized chunks.
+Cost: three passes over the N L tokens, plus :math:`O(V^2 d)` matrix products.  Pass 1
+(:mod:`simulate._counts`) radix-sorts the samples by label bucket, writes one permuted int32
+copy of the tokens as label-relative pair codes and counts them (F1); pass 2 sums K over
+each sample's codes and scatters the sums back (F2).  Both are scipy sparse products over
+cache-sized chunks whose tables are a few rows of a V x V array.  Pass 3 (F3) ranks scores
+with one int16 gather and a column maximum per chunk, and reads no token of a label whose
+informative score beats every noise score (its samples all win cleanly: counted from n).
+Beyond the data and the sorted codes, memory is :math:`O(V^2 + Vd)` plus cache-sized chunks.
 
 The attention-MLP model uses (F3) with :math:`\varphi(e_t)` and :math:`\varphi(e_t + z_{trig})`
 in place of the columns, and chunks steps 1-2, whose :math:`\varphi` of per-sample averages
@@ -45,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._counts import pair_counts, pair_sums, spans
 from .attention import chunk_rows, hard_rows, scores, token_scores
 from .model import _group_sum
 
@@ -65,67 +70,33 @@ def limit_three_step(task, data):
         Minus the step-3 gradient at uniform probabilities and hard attention.
     """
     Ut = task.U - task.U.mean(axis=1, keepdims=True)                # (d, V), centred labels
+    n = None                                                         # label counts, if known
     if task.mlp:
         S1 = _mlp_sums(task, data)                                   # (V, m)
         W_v1 = Ut @ S1 / data.N                                      # (d, m)
         r = _mlp_direction(task, data, Ut.T @ W_v1)                  # (d,)
     else:
-        tok, starts = _by_label(task, data)                          # (N, L), (V + 1,)
-        C, n = _cooccurrence(task, tok, starts)                      # (V, V), (V,)
+        C, n, codes = pair_counts(task, data)                        # (V, V), (V,), sorted codes
         S1 = (_times(C, task.E.T) + np.outer(n, task.z_trig)) / task.L   # (V, d)  (F1)
         W_v1 = Ut @ S1 / data.N                                      # (d, d)
-        r = _attn_direction(task, tok, starts, C, n, W_v1, Ut)       # (d,)     (F2)
-        del tok
+        r = _attn_direction(task, C, n, W_v1, Ut, codes)             # (d,)     (F2)
+        del codes
     W_kq = np.outer(task.z_eos, r)                                   # (d, d)
     norm = np.linalg.norm(W_kq)
     W_kq = W_kq / norm if norm > 0 else W_kq
     samples = (data.tokens, data.pos, data.labels)
-    W_v = Ut @ _hard_sums(task, samples, W_kq) / data.N              # (d, width)  (F3)
+    W_v = Ut @ _hard_sums(task, samples, W_kq, n) / data.N           # (d, width)  (F3)
     return W_v1, W_kq, W_v
 
 
-def _spans(N, rows):
-    for start in range(0, N, rows):
-        yield slice(start, min(N, start + rows))
+def _attn_direction(task, C, n, W_v1, Ut, sorted_codes):
+    r"""r of (F2) for the attention-only model, shape (d,).
 
-
-def _by_label(task, data):
-    """The tokens sorted by label (a radix sort), so that the passes below read one row of
-    a V x V table per label instead of jumping across it.
-
-    Returns ``(tokens, starts)``: the sorted copy (N, L) and the (V + 1,) offsets of each
-    label's rows.
+    :math:`\bar b_n = (s_n + \kappa_{y_n})/L` with :math:`s_n = \sum_i K_{y_n t_{n,i}}`, so
+    :math:`\sum_n c_{n,t}\bar b_n = (\sum_n c_{n,t}s_n + (\kappa^\top C)_t)/L`: the data
+    enter through one pass of :func:`simulate._counts.pair_sums`.
     """
-    V, N, L = task.V, data.N, task.L
-    key = data.labels.astype(np.int16 if V < 2**15 else np.int32)
-    order = np.argsort(key, kind="stable")                          # (N,)
-    tok = np.ascontiguousarray(data.tokens)                         # (N, L)
-    row = np.dtype((np.void, tok.dtype.itemsize * L))               # one sample as one item
-    tok = tok.view(row).ravel().take(order).view(tok.dtype).reshape(N, L)   # (N, L)
-    starts = np.zeros(V + 1, dtype=np.int64)
-    np.cumsum(np.bincount(data.labels, minlength=V), out=starts[1:])
-    return tok, starts
-
-
-def _label_blocks(starts, rows):
-    """``(y, slice)`` over each label's rows, in blocks of at most ``rows``."""
-    for y in np.flatnonzero(np.diff(starts)):
-        for lo in range(starts[y], starts[y + 1], rows):
-            yield y, slice(lo, min(starts[y + 1], lo + rows))
-
-
-def _cooccurrence(task, tok, starts):
-    """Label-token pair counts C (V, V) over all positions and label counts n (V,)."""
-    V = task.V
-    C = np.zeros((V, V))
-    for y, sl in _label_blocks(starts, chunk_rows(16 * task.L, CACHE_BYTES)):
-        C[y] += np.bincount(tok[sl].ravel(), minlength=V)            # (V,)
-    return C, np.diff(starts).astype(np.float64)
-
-
-def _attn_direction(task, tok, starts, C, n, W_v1, Ut):
-    r"""r of (F2) for the attention-only model, shape (d,); ``tok`` sorted by label."""
-    V, L, N = task.V, task.L, len(tok)
+    V, L, N = task.V, task.L, n.sum()
     if L == 1:
         return np.zeros(task.d)
     K = Ut.T @ (W_v1 @ task.E)                                       # (V, V) K[y, t]
@@ -133,15 +104,10 @@ def _attn_direction(task, tok, starts, C, n, W_v1, Ut):
     perm = task.perm
     nx = n[perm]                                                     # (V,) informative-token counts
     A = np.einsum("yt,yt->t", C, K) + nx * kap[perm]                 # (V,) sum of b per token
-    ones = np.ones(L)
-    D = np.zeros(V)                                                  # sum_n c_{n,t} bbar_n
-    bsum = 0.0
-    for y, sl in _label_blocks(starts, chunk_rows(40 * L, CACHE_BYTES)):
-        bbar = (K[y].take(tok[sl]) @ ones + kap[y]) / L              # (B,) from (B, L)
-        D += np.bincount(tok[sl].ravel(), weights=np.repeat(bbar, L), minlength=V)  # (V,)
-        bsum += bbar.sum()
+    Ds, s_sum = pair_sums(sorted_codes, K)                           # (V,), scalar
+    D = (Ds + kap @ C) / L                                           # (V,) sum_n c_{n,t} bbar_n
     w = (A - D) / L                                                  # (V,)
-    w_z = (nx @ (K[perm, np.arange(V)] + kap[perm]) - bsum) / L
+    w_z = (nx @ (K[perm, np.arange(V)] + kap[perm]) - (s_sum + n @ kap) / L) / L
     return (task.E @ w + w_z * task.z_trig) / N                      # (d,)
 
 
@@ -156,7 +122,7 @@ def _mlp_uniform_chunks(task, data):
     """Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m)."""
     Et = np.ascontiguousarray(task.E.T)                              # (V, d) row gathers
     rows = chunk_rows(8 * (4 * task.m + 3 * task.d + 2 * task.L), CACHE_BYTES)
-    for sl in _spans(data.N, rows):
+    for sl in spans(data.N, rows):
         tok = data.tokens[sl]                                        # (B, L)
         a = Et[tok[:, 0]] + task.z_trig                              # (B, d)
         for i in range(1, task.L):
@@ -200,20 +166,43 @@ def _mlp_direction(task, data, Rt):
 
 
 def rank_tables(s_tok, s_trig):
-    """Dense ranks of the 2V possible scores (equal floats share a rank, as in ``hard_rows``).
+    r"""Dense ranks of the 2V possible scores (equal floats share a rank, as in ``hard_rows``).
 
-    Returns ``(r_noise, r_inf, shared, tok_of)``: ranks of :math:`s_t` (V,) and of
-    :math:`s_t + s_{trig}` (V,), the number of tokens holding each noise rank, and the token
-    holding it (meaningful where ``shared == 1``).
+    Returns ``(r_noise, r_inf, col_noise, col_inf, lifted)``: ranks of :math:`s_t` (V,) and
+    of :math:`s_t + s_{trig}` (V,); per rank k, the token holding it as a noise score (V + 1
+    unless exactly one token does) and V if no noise score holds it (else V + 1); and whether
+    every token ranks at least as high informative as noise (true when :math:`s_{trig} \ge 0`).
     """
     V = len(s_tok)
     uniq, rank = np.unique(np.concatenate([s_tok, s_tok + s_trig]), return_inverse=True)
     dt = np.int16 if uniq.size < 2**15 else np.int32
     r_noise, r_inf = rank[:V].astype(dt), rank[V:].astype(dt)       # (V,), (V,)
-    shared = np.bincount(r_noise, minlength=uniq.size)              # (K,)
+    shared = np.bincount(r_noise, minlength=uniq.size)              # (K,) tokens per noise rank
     tok_of = np.zeros(uniq.size, dtype=np.int64)
     tok_of[r_noise] = np.arange(V)                                   # (K,)
-    return r_noise, r_inf, shared, tok_of
+    col_noise = np.where(shared == 1, tok_of, V + 1)                 # (K,)
+    col_inf = np.where(shared == 0, V, V + 1)                        # (K,)
+    return r_noise, r_inf, col_noise, col_inf, bool(np.all(r_inf >= r_noise))
+
+
+def winner_columns(tok, pos, ri, tables, bufs=None):
+    """Hard-attention winners of a chunk (B, L) as columns: the winning noise token, V for
+    the informative position, V + 1 when distinct candidates tie (the sample then needs
+    :func:`simulate.attention.hard_rows`).  ``ri`` (B,) ranks the informative scores;
+    ``bufs`` are optional (B', L) and (L, B') buffers of the rank dtype, B' >= B.
+    """
+    r_noise, _, col_noise, col_inf, lifted = tables
+    B, L = tok.shape
+    rk, rkT = bufs if bufs is not None else (np.empty((B, L), r_noise.dtype),
+                                             np.empty((L, B), r_noise.dtype))
+    r_noise.take(tok, out=rk[:B])                                    # (B, L) noise ranks
+    t = rkT[:, :B]                                                   # (L, B) view
+    np.copyto(t, rk[:B].T)              # (L, B): a max over axis 0 is elementwise, vectorised
+    # lifted: the informative position's own noise rank is at most ri, harmless in the max
+    if not lifted:
+        t[pos, np.arange(B)] = ri                                    # (L, B)
+    top = np.maximum(t.max(axis=0), ri)                              # (B,) top rank
+    return np.where(top == ri, col_inf.take(top), col_noise.take(top))   # (B,)
 
 
 def winners(tok, pos, tables):
@@ -221,46 +210,60 @@ def winners(tok, pos, tables):
 
     Returns ``(win, inf, clean)``, each (B,): the winning token, whether it is the
     informative position, and whether the winner is unique (else distinct candidates tie
-    and the sample needs :func:`simulate.attention.hard_rows`).
+    and the sample needs :func:`simulate.attention.hard_rows`; win and inf are then moot).
     """
-    r_noise, r_inf, shared, tok_of = tables
-    rows = np.arange(tok.shape[0])
-    x = tok[rows, pos]                                               # (B,) informative tokens
-    rk = r_noise.take(tok)                                           # (B, L) score ranks
-    ri = r_inf[x]                                                    # (B,)
-    rk[rows, pos] = ri
-    top = rk.max(axis=1)                                             # (B,)
-    inf = top == ri
-    # clean: a lone informative maximum, or one token owning the maximum noise score
-    clean = np.where(inf, shared[top] == 0, shared[top] == 1)        # (B,)
-    return np.where(inf, x, tok_of[top]), inf, clean
+    V = len(tables[0])
+    x = tok[np.arange(tok.shape[0]), pos]                            # (B,) informative tokens
+    col = winner_columns(tok, pos, tables[1].take(x), tables)        # (B,)
+    return np.where(col == V, x, col), col == V, col <= V
 
 
-def _winners(task, samples, s_tok, s_trig):
-    """Counts of clean noise winners (V, V) by (label, token), of clean informative winners
-    (V,) by token, and the indices of tied samples."""
-    (tokens, pos, labels), V = samples, task.V
+def _winners(task, samples, s_tok, s_trig, n=None):
+    """Counts of clean noise winners (V, V) by (label, token) (None if no sample needed its
+    tokens read), of clean informative winners (V,) by token, and the indices of tied samples.
+
+    A label whose informative score beats every noise score wins cleanly in all its samples:
+    they are counted without reading their tokens.  The others' samples go through
+    :func:`winner_columns`.  Labels are the facts of the informative tokens, so the
+    informative rank is looked up by label.
+    """
+    (tokens, pos, labels), V, L = samples, task.V, task.L
     tables = rank_tables(s_tok, s_trig)
-    code = np.empty(len(labels), dtype=np.int64)                     # V*y + w | V^2 + x | tie
-    for sl in _spans(len(labels), chunk_rows(14 * task.L + 64, CACHE_BYTES)):
-        win, inf, clean = winners(tokens[sl], pos[sl], tables)
-        c = np.where(inf, V * V + win, labels[sl] * V + win)         # (B,)
-        code[sl] = np.where(clean, c, V * V + V)
-    counts = np.bincount(code, minlength=V * V + V + 1)
-    return counts[:V * V].reshape(V, V), counts[V * V:V * V + V], np.flatnonzero(code == V * V + V)
+    ri_of = np.empty(V, dtype=tables[1].dtype)
+    ri_of[task.perm] = tables[1]                                     # (V,) by label
+    settled = ri_of > tables[0].max()                                # (V,)
+    n = np.bincount(labels, minlength=V) if n is None else n        # (V,) label counts
+    ci = (n * settled)[task.perm]                                    # (V,) by token
+    if settled.all():
+        return None, ci, np.zeros(0, dtype=np.intp)
+    idx = np.flatnonzero(~settled[labels]) if settled.any() else None   # (M,) samples to read
+    M = len(labels) if idx is None else len(idx)
+    rows = chunk_rows(8 * L + 48, 2**20)            # the gather's intp index copy fits L2
+    bufs = np.empty((rows, L), ri_of.dtype), np.empty((L, rows), ri_of.dtype)
+    code = np.empty(M, dtype=np.int64)                               # (M,) (V + 2) y + column
+    for sl in spans(M, rows):
+        part = sl if idx is None else idx[sl]
+        tok = tokens[part] if idx is None else tokens.take(part, axis=0)   # (B, L)
+        y = labels[part]                                             # (B,)
+        col = winner_columns(tok, pos[part], ri_of.take(y), tables, bufs)   # (B,)
+        np.add(y * (V + 2), col, out=code[sl])
+    counts = np.bincount(code, minlength=V * (V + 2)).reshape(V, V + 2)
+    tied = np.flatnonzero(code % (V + 2) == V + 1) if counts[:, V + 1].any() else code[:0]
+    return counts[:, :V], ci + counts[task.perm, V], tied if idx is None else idx[tied]
 
 
-def _hard_sums(task, samples, W_kq):
-    """Label-wise sums of the read-out inputs under hard attention, shape (V, width)."""
+def _hard_sums(task, samples, W_kq, n=None):
+    """Label-wise sums of the read-out inputs under hard attention, shape (V, width);
+    ``n`` (V,) are the label counts if known."""
     V, perm = task.V, task.perm
     tokens, positions, labels = samples
     s_tok, s_trig = token_scores(task, W_kq)                         # (V,), scalar
-    Cn, ci, tied = _winners(task, samples, s_tok, s_trig)
+    Cn, ci, tied = _winners(task, samples, s_tok, s_trig, n)
     if task.mlp:
         sigma, _ = task.sigma()
         Phi_e = sigma(task.E.T @ task.W1.T) / np.sqrt(task.m)       # (V, m) phi(e_t)
         Phi_z = sigma((task.E.T + task.z_trig) @ task.W1.T) / np.sqrt(task.m)  # (V, m)
-        S = _times(Cn, Phi_e)                                        # (V, m)
+        S = _times(Cn, Phi_e) if Cn is not None else np.zeros((V, task.m))   # (V, m)
         S[perm] += ci[:, None] * Phi_z                               # label pi(x) gets phi(e_x + z)
         Et = np.ascontiguousarray(task.E.T)                          # (V, d)
         rows = chunk_rows(8 * task.L * (task.d + 2))
@@ -272,13 +275,13 @@ def _hard_sums(task, samples, W_kq):
             a += alpha[np.arange(len(part)), pos][:, None] * task.z_trig   # (B, d)
             S += _group_sum(labels[part], sigma(a @ task.W1.T), V) / np.sqrt(task.m)   # (V, m)
         return S
-    C3, nz = Cn.astype(np.float64), np.zeros(V)                      # (V, V), (V,)
-    C3[perm, np.arange(V)] += ci                                     # informative winners
-    nz[perm] += ci
+    S = _times(Cn, task.E.T) if Cn is not None else np.zeros((V, task.d))   # (V, d)
+    S[perm] += ci[:, None] * (task.E.T + task.z_trig)               # label pi(x) gets e_x + z
     if len(tied):
         tok, pos, y = tokens[tied], positions[tied], labels[tied]
         alpha = hard_rows(scores(tok, pos, s_tok, s_trig))           # (T, L), ties split
         pair = y[:, None] * V + tok                                  # (T, L)
-        C3 += np.bincount(pair.ravel(), weights=alpha.ravel(), minlength=V * V).reshape(V, V)
-        nz += np.bincount(y, weights=alpha[np.arange(len(tied)), pos], minlength=V)
-    return _times(C3, task.E.T) + np.outer(nz, task.z_trig)          # (V, d)
+        Ct = np.bincount(pair.ravel(), weights=alpha.ravel(), minlength=V * V).reshape(V, V)
+        nz = np.bincount(y, weights=alpha[np.arange(len(tied)), pos], minlength=V)   # (V,)
+        S += _times(Ct, task.E.T) + np.outer(nz, task.z_trig)        # (V, d)
+    return S

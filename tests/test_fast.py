@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
+import simulate._counts as _counts
 from simulate import Task, evaluate, sample, three_step
+from simulate._counts import _sort_by_label, pair_counts, pair_sums
 from simulate.attention import hard_rows, scores, softmax_rows, token_scores
 from simulate.data import probe
 from simulate.early_phase import Params, _limit_per_sample
@@ -50,6 +52,47 @@ def test_fast_limit_matches_per_sample_limit(V, d, L, m, act, emb, N):
         assert np.linalg.norm(fast.W_v - fast.steps[0][0]) > 1e-3 * np.linalg.norm(fast.W_v)
 
 
+def test_fast_limit_over_many_label_windows(monkeypatch):
+    # V = 300: labels sorted in buckets of 2; 50-sample chunks: shared sparse pair, short last one
+    monkeypatch.setattr(_counts, "CHUNK_BYTES", 12 * 6 * 50)
+    task = Task(V=300, d=10, L=6, seed=4)
+    data = sample(task, 2030, np.random.default_rng(8))
+    fast, ref = three_step(task, data, limit=True), _limit_per_sample(task, data)
+    for (fv, fk, _), (rv, rk, _) in zip(fast.steps, ref.steps):
+        _assert_close(fv, rv)
+        _assert_close(fk, rk)
+
+
+@pytest.mark.parametrize("V,L,N,rows", [(300, 5, 2000, 37), (600, 3, 1500, 1500),
+                                         (1100, 4, 901, 64), (5000, 2, 700, 90)])
+def test_label_sorted_passes_match_direct_sums(monkeypatch, V, L, N, rows):
+    """Pair counts and the pass-2 sums against bincounts over all (sample, position) pairs."""
+    monkeypatch.setattr(_counts, "CHUNK_BYTES", 12 * L * rows)
+    task = Task(V=V, d=4, L=L, seed=V)
+    data = sample(task, N, np.random.default_rng(V + N))
+    y, t = np.repeat(data.labels, L), data.tokens.ravel()               # (N L,) each
+    C, n, codes = pair_counts(task, data)
+    np.testing.assert_array_equal(C, np.bincount(y * V + t, minlength=V * V).reshape(V, V))
+    np.testing.assert_array_equal(n, np.bincount(data.labels, minlength=V))
+    K = np.random.default_rng(0).standard_normal((V, V))
+    s = K[data.labels[:, None], data.tokens].sum(axis=1)                # (N,) s_n
+    D, s_sum = pair_sums(codes, K)
+    np.testing.assert_allclose(D, np.bincount(t, weights=np.repeat(s, L), minlength=V),
+                               rtol=1e-12, atol=1e-12 * np.abs(s).sum())
+    assert s_sum == pytest.approx(s.sum(), rel=1e-12, abs=1e-12 * np.abs(s).sum())
+
+
+@pytest.mark.parametrize("V", [2, 7, 256, 1000, 4096, 5000])
+def test_label_windows_hold_their_chunks(V):
+    labels = np.random.default_rng(V).integers(0, V, 3000)
+    order, off, windows, w = _sort_by_label(Task(V=V, d=4, L=2), labels, rows=101)
+    assert np.array_equal(np.sort(order), np.arange(3000)) and w <= V
+    ys = labels[order]
+    for sl, y0 in windows:
+        assert 0 <= y0 <= ys[sl].min() and ys[sl].max() < y0 + w <= V
+        np.testing.assert_array_equal(off[sl], (ys[sl] - y0) * V)
+
+
 def _hard_reference(task, data, W_kq):
     """Minus the step-3 gradient by the per-sample path, at uniform probabilities."""
     W_v = np.zeros((task.d, task.width))
@@ -74,6 +117,24 @@ def test_tied_attention_is_split_like_hard_rows(m):
     E[:, 1] = E[:, 0]
     object.__setattr__(task, "E", E)
     W_kq = np.outer(task.z_eos, E[:, 0] - 0.3 * task.z_trig)   # noise can beat the trigger
+    _assert_close(_hard_fast(task, data, W_kq), _hard_reference(task, data, W_kq))
+
+
+@pytest.mark.parametrize("m", [None, 6])
+@pytest.mark.parametrize("settle", ["none", "some", "all"])
+def test_settled_labels_are_counted_without_their_tokens(m, settle):
+    # orthogonal embeddings: the trigger weight moves s_trig alone, so it sets which labels'
+    # informative scores beat every noise score
+    task = Task(V=10, d=24, L=4, m=m, embeddings="orthogonal", seed=3)
+    data = sample(task, 600, np.random.default_rng(4))
+    g = np.random.default_rng(5).standard_normal(24)
+    s = task.E.T @ g                                                      # (V,) noise scores
+    gap = {"none": -0.1, "some": np.median(s.max() - s) + 1e-3, "all": 2 * np.ptp(s) + 1}[settle]
+    q = g + (gap - task.z_trig @ g) * task.z_trig                         # s_trig = gap
+    W_kq = np.outer(task.z_eos, q) / (task.z_eos @ task.z_eos)            # W_kq^T z_eos = q
+    r_noise, r_inf, *_ = rank_tables(*token_scores(task, W_kq))
+    settled = r_inf > r_noise.max()
+    assert {"none": not settled.any(), "all": settled.all()}.get(settle, 0 < settled.mean() < 1)
     _assert_close(_hard_fast(task, data, W_kq), _hard_reference(task, data, W_kq))
 
 
