@@ -6,13 +6,14 @@ figures/out/NAME.png and NAME.pdf (and calibration.json from F9); with ``--quick
 figures/out/quick/ (git-ignored), so tiny grids never overwrite the committed figures.
 Bad command-line input is one line on stderr and exit status 2.
 """
-import argparse
 import concurrent.futures as cf
 import importlib
 import os
 import sys
 import time
 import traceback
+
+from theory._cli import Parser
 
 from . import style
 from .theory_eval import MISSING, warn_missing
@@ -29,13 +30,6 @@ QUICK_OUT = os.path.join(style.OUT, "quick")
 RUN_ORDER = ("fig1_accuracy_N_d", "fig4_capacity_vs_d", "fig6_orthogonal_vs_random",
              "fig5_mlp_phase_diagram", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
              "fig8_dynamics", "fig7_lower_bound", "fig9_calibration")
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _select(only):
@@ -70,7 +64,7 @@ def build(name, quick, outdir):
 
 
 def main(argv=None):
-    ap = _Parser(prog="python -m figures", description=__doc__.splitlines()[0])
+    ap = Parser(prog="python -m figures", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny grids (seconds; what the tests run)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="build only these (e.g. fig3)")
     ap.add_argument("--outdir", help="output directory (default figures/out, "

@@ -14,7 +14,6 @@ error, prediction).  It is not part of ``make figures``: 100 points x 16 seeds t
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ import sys
 import numpy as np
 
 from simulate.sweep import measure_point, run_sweep
+from theory._cli import Parser
 
 from . import style
 from .grids import cache_dir
@@ -60,11 +60,9 @@ def summary(err, se):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m figures.random_grid",
-                                description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m figures.random_grid", description=__doc__.splitlines()[0])
     p.add_argument("--points", type=int, default=100, help="configurations (default 100)")
     p.add_argument("--seeds", type=int, default=16, help="seeds per configuration (>= 2)")
-    p.error = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")             # one line
     args = p.parse_args(argv)
     if args.points < 1 or args.seeds < 2:
         p.error("--points must be >= 1 and --seeds >= 2")
