@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 
-from theory._cli import Parser
+from common.cli import Parser
 
 from . import style
 from .theory_eval import MISSING, warn_missing

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 from simulate.sweep import measure_point, run_sweep
-from theory._cli import Parser
+from common.cli import Parser
 
 from . import style
 from .fig9_calibration import stats

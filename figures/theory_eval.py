@@ -108,7 +108,7 @@ def theory_rows(path: str, calls: list[dict], keys=None):
     if theory_fn(path) is None:
         return None
     calls = [{k: plain(v) for k, v in c.items()} for c in calls]
-    version = code_version(_REPO / "theory")
+    version = code_version(_REPO / "theory", _REPO / "common")
     ids = [digest({"fn": path, "call": c, "v": version}) for c in calls]
     cache = Cache(cache_dir() / "theory")
     got = {i: cache.load(i) for i in dict.fromkeys(ids)}

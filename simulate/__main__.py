@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory._checks import check_config, check_int, check_positive
-from theory._cli import Parser, add_config, emit, finite_float, integer, run
+from common.checks import check_config, check_int, check_positive
+from common.cli import Parser, add_config, emit, finite_float, integer, run
 
 from .sweep import measure_point
 

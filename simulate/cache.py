@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: The package whose source the default code version hashes.
+#: The packages whose sources the default code version hashes: the simulation and the
+#: argument checks it runs through (a change to either can change a result).
 PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_DIRS = (PACKAGE_DIR, PACKAGE_DIR.parent / "common")
 
 
 def _plain(obj):
@@ -46,11 +48,14 @@ def digest(obj) -> str:
     return hashlib.sha256(canonical(obj).encode()).hexdigest()
 
 
-def code_version(package_dir=PACKAGE_DIR) -> str:
-    """Hash of the ``*.py`` sources of a package directory (16 hex digits)."""
+def code_version(*package_dirs) -> str:
+    """Hash of the ``*.py`` sources below the given package directories, subpackages
+    included (16 hex digits); by default :data:`SOURCE_DIRS`."""
     h = hashlib.sha256()
-    for path in sorted(Path(package_dir).glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for root in map(Path, package_dirs or SOURCE_DIRS):
+        for path in sorted(root.rglob("*.py")):
+            name = f"{root.name}/{path.relative_to(root).as_posix()}"
+            h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory._checks import check_int
+from common.checks import check_int
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from theory._checks import check_choice, check_int
+from common.checks import check_choice, check_int
 
 from .attention import chunk_rows
 from .data import probe

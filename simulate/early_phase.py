@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory._checks import check_positive
+from common.checks import check_positive
 
 from .fast import limit_three_step
 from .model import grads

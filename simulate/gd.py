@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory._checks import check_int, check_positive
+from common.checks import check_int, check_positive
 
 from .early_phase import Params
 from .model import grads

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory._checks import check_config, check_int, check_positive
+from common.checks import check_config, check_int, check_positive
 
 from .cache import Cache, code_version as source_version, digest, normalise
 from .data import sample

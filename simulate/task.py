@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory._checks import check_config
+from common.checks import check_config
 
 
 def _activation(name: str):

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from theory.__main__ import main
-from theory._cli import run
+from common.cli import run
 from theory import predict
 
 

@@ -1,6 +1,6 @@
 """Closed-form early-phase theory of the one-layer recall transformer (SPEC section 6).
 
-Public surface (resolved lazily so that ``import theory._checks`` stays light):
+Public surface (resolved lazily so that importing a submodule stays light):
 ``predict``, ``critical_N``, ``capacity``, ``lower_bound_N``.
 """
 import importlib

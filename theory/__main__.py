@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import sys
 
-from ._checks import check_config, check_fraction
-from ._cli import Parser, add_config, emit, finite_float, integer, run
+from common.checks import check_config, check_fraction
+from common.cli import Parser, add_config, emit, finite_float, integer, run
 
 
 def _parser() -> Parser:

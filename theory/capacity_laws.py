@@ -20,7 +20,7 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from . import terms as T
-from ._checks import check_config, check_fraction, check_int
+from common.checks import check_config, check_fraction, check_int
 from .formula import formula
 from .symbols import N, V, d, tau
 

@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 from scipy.special import roots_hermitenorm
 
-from ._checks import check_choice, check_int
+from common.checks import check_choice, check_int
 
 x, g, t = sp.symbols("x g t", real=True)
 s = sp.Symbol("s", positive=True)

@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special, stats
 
-from ._checks import check_config, check_int
+from common.checks import check_config, check_int
 from . import localization_terms as T
 
 __all__ = ["localization", "occupancy"]

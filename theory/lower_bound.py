@@ -21,7 +21,7 @@ import sympy as sp
 from scipy.optimize import brentq
 from scipy.special import gammaln
 
-from ._checks import check_choice, check_config, check_fraction, check_int, EMBEDDINGS
+from common.checks import check_choice, check_config, check_fraction, check_int, EMBEDDINGS
 from .formula import formula
 from .symbols import L, N, V, tau
 

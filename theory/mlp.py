@@ -27,7 +27,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from ._checks import check_config, check_int
+from common.checks import check_config, check_int
 from .accuracy import all_below, binomial_law, chi2_nodes, lump, normal_nodes
 from .formula import formula
 from .mlp_kernel import conditional_moments, kernel_moments

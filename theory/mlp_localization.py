@@ -35,7 +35,7 @@ import sympy as sp
 
 from . import localization as LOC
 from . import localization_terms as T
-from ._checks import check_choice, check_config, check_int
+from common.checks import check_choice, check_config, check_int
 from .formula import formula
 from .hermite import PIECES, activation_expr, x
 from .symbols import L, V, d, m

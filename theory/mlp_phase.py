@@ -25,7 +25,7 @@ import sympy as sp
 from scipy.optimize import brentq
 from scipy.special import erfinv
 
-from ._checks import check_choice, check_config, check_fraction
+from common.checks import check_choice, check_config, check_fraction
 from .formula import formula
 from .hermite import PIECES
 from .mlp import TERMS, constants, predict_mlp

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import stats
 
-from ._checks import check_config, check_fraction, check_int
+from common.checks import check_config, check_fraction, check_int
 from .localization import occupancy
 from . import orthogonal_terms as T
 

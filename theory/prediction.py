@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from ._checks import check_config
+from common.checks import check_config
 from .accuracy import normal_nodes
 from .one_step import one_step_accuracy
 from .recall import nonlocal_accuracy, recall

@@ -1,4 +1,4 @@
-"""Command-line plumbing shared by ``python -m theory`` and ``python -m simulate``.
+"""Command-line plumbing shared by every command line of the project.
 
 Bad input never produces a traceback: argparse errors and ValueErrors become one line on
 stderr and exit status 2.

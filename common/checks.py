@@ -1,8 +1,7 @@
 """Input validation shared by the theory and simulation APIs and command lines.
 
 Every check raises ``ValueError`` with a one-line message; the command lines print that
-line on stderr and exit with status 2.  The module lives in ``theory`` because ``theory``
-must never import ``simulate`` while the reverse direction is harmless.
+line on stderr and exit with status 2.
 """
 from __future__ import annotations
 
