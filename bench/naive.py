@@ -1,6 +1,6 @@
 r"""Naive reference: the finite-step three steps written per sample with einsum, unchunked.
 
-The same maths as :mod:`simulate.model` (SPEC section 3), in the most direct form: every
+The same maths as :mod:`simulate.model` (docs/model.md, section 3), in the most direct form: every
 sample's hidden vectors (N, L, d), logits (N, V) and gradients as dense arrays.  Used only
 by :mod:`bench.exact_speed` as the speed baseline and as an independent check.
 """
@@ -45,7 +45,7 @@ def grads(task, data, W_v, W_kq):
 
 
 def three_step(task, data, eta, gamma, gamma_v=None):
-    """``(W_v, W_kq)`` after the three finite early-phase steps of SPEC section 4."""
+    """``(W_v, W_kq)`` after the three finite early-phase steps of docs/model.md, section 4."""
     gamma_v = gamma if gamma_v is None else gamma_v
     W_v = np.zeros((task.d, task.width))
     W_kq = np.zeros((task.d, task.d))

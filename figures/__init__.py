@@ -1,1 +1,1 @@
-"""Figures of SPEC section 7, each regenerated from cached sweeps plus theory."""
+"""Figures of docs/model.md, section 7, each regenerated from cached sweeps plus theory."""

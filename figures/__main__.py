@@ -1,4 +1,4 @@
-"""``python -m figures [--quick] [--only NAME ...]``: build the figures of SPEC section 7.
+"""``python -m figures [--quick] [--only NAME ...]``: build the figures of docs/model.md, section 7.
 
 Each figure loads its simulation points through the cached sweep runner (computing only
 what is missing) and evaluates the theory at the same configurations.  Output:
@@ -16,7 +16,6 @@ import traceback
 from common.cli import Parser
 
 from . import style
-from .theory_eval import MISSING, warn_missing
 
 FIGURES = ("fig1_accuracy_N_d", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
            "fig4_capacity_vs_d", "fig5_mlp_phase_diagram", "fig6_orthogonal_vs_random",
@@ -57,10 +56,10 @@ def output_dir(quick, outdir=None):
 
 
 def build(name, quick, outdir):
-    """Build one figure; return (name, paths, seconds, missing theory hooks)."""
+    """Build one figure; return (name, paths, seconds)."""
     t0 = time.perf_counter()
     paths = importlib.import_module(f"figures.{name}").main(quick=quick, outdir=outdir)
-    return name, paths, time.perf_counter() - t0, sorted(MISSING)
+    return name, paths, time.perf_counter() - t0
 
 
 def main(argv=None):
@@ -89,17 +88,15 @@ def main(argv=None):
         futures = {ex.submit(build, n, args.quick, outdir): n for n in order}
         for fut in cf.as_completed(futures):
             try:                                   # one failing figure must not hide the rest
-                name, paths, sec, missing = fut.result()
+                name, paths, sec = fut.result()
             except Exception:                      # noqa: BLE001
                 failed.append(futures[fut])
                 traceback.print_exc()
                 continue
-            MISSING.update(missing)
             print(f"{name}: {sec:6.1f} s  -> {paths[0]}", flush=True)
     done = len(order) - len(failed)
     print(f"figures: {done} built in {time.perf_counter() - t_all:.1f} s"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
-    warn_missing()
     return 1 if failed else 0
 
 

@@ -10,7 +10,7 @@ formula registry.
 from . import style
 from .grids import L0, TAU, V0, critical_sim, main_grid, theory_axis
 from .plotting import legend_pairs, pow2_ticks, series, slope_triangle
-from .theory_eval import critical_theory, eq, pending, theory_table
+from .theory_eval import critical_theory, eq, theory_table
 
 NAME = "fig3_critical_N_vs_d"
 
@@ -37,17 +37,15 @@ def main(quick=False, outdir=None):
         dth = theory_axis(axes["d"], quick)
         th = critical_theory(base, dth, axes["N"], quick)
         pairs.append(series(ax, axes["d"], nstar, st, f"$L={base['L']}$", dth, th))
-    if th is None:
-        pending(ax, "critical_N")
     dlaw = theory_axis(axes["d"], quick, step=1 / 16)
-    law = theory_table("capacity_laws.capacity_laws", [
+    law = theory_table("capacity_laws", [
         {"V": V0, "d": int(d), "L": L0, "target": TAU} for d in dlaw],
         keys=["N_star"])
     if law is not None:
         (h,) = ax.plot(dlaw, law[:, 0], color="black", lw=0.8)
-        pairs.append((h, f"law ({eq('capacity.law_residual', 'capacity_laws')})"))
+        pairs.append((h, f"law ({eq('capacity.law_residual', 'gaussian.laws')})"))
         slope_triangle(ax, 181, 1.5e3, -1, label=r"$N^*\propto d^{-1}$ "
-                       f"({eq('capacity.N_mean_bias', 'capacity_laws')})")
+                       f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
            ylabel=rf"critical samples $N^*$ (accuracy $\geq {TAU}$)",
            title=f"critical N against d; V={V0}")

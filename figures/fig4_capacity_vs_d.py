@@ -12,7 +12,7 @@ import numpy as np
 from . import style
 from .grids import L0, TAU, crossings, logrange, sweep, theory_axis
 from .plotting import legend_pairs, pow2_ticks, series, slope_triangle
-from .theory_eval import eq, pending, theory_curve, theory_table
+from .theory_eval import eq, theory_curve, theory_table
 
 NAME = "fig4_capacity_vs_d"
 
@@ -41,21 +41,19 @@ def main(quick=False, outdir=None):
         label = f"$N=10^{{{np.log10(base['N']):.0f}}}$"
         pairs.append(series(ax, axes["d"], vstar, st, label, dth, th))
         dlaw = theory_axis(axes["d"], quick, step=1 / 16)
-        law = theory_table("capacity_laws.capacity_laws", [
+        law = theory_table("capacity_laws", [
             {"V": 2, "d": int(d), "L": base["L"], "N": base["N"], "target": TAU}
             for d in dlaw], keys=["V_star"])
         if law is not None:
             ax.plot(dlaw, law[:, 0], color=st["color"], lw=0.8, ls=(0, (2, 2)))
-    if th is None:
-        pending(ax, "capacity")
     if law is not None:
         from matplotlib.lines import Line2D
-        law_eq = eq("capacity.law_residual", "capacity_laws")
+        law_eq = eq("capacity.law_residual", "gaussian.laws")
         pairs.append((Line2D([], [], color="0.3", lw=0.8, ls=(0, (2, 2))), f"law ({law_eq})"))
         slope_triangle(ax, 100, 1.6, 2, label=r"$V^*\propto d^2$ "
-                       f"({eq('capacity.d_mediated', 'capacity_laws')})")
+                       f"({eq('capacity.d_mediated', 'gaussian.laws')})")
         slope_triangle(ax, 120, 1000, 0.5, label=r"$V^*\propto (Nd)^{1/2}$ "
-                       f"({eq('capacity.N_mean_bias', 'capacity_laws')})")
+                       f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
            ylabel=rf"capacity $V^*$ (accuracy $\geq {TAU}$)",
            title=f"capacity against d; L={L0}")

@@ -12,7 +12,7 @@ import numpy as np
 from . import style
 from .grids import TAU, logrange
 from .plotting import HALO, accuracy_heatmap, heatmap_legend
-from .theory_eval import eq, pending, theory_rows
+from .theory_eval import eq, theory_rows
 
 NAME = "fig5_mlp_phase_diagram"
 #: Boundary -> (label, registered formula, colour, line style); the colours avoid the
@@ -40,21 +40,18 @@ def main(quick=False, outdir=None):
     fig, ax = accuracy_heatmap(base, axes["N"], "m", r"MLP size $m\,d$", axes["m"], quick,
                                yfactor=base["d"])
     Ns = np.geomspace(axes["N"][0] / 1.5, axes["N"][-1] * 1.5, 4 if quick else 24)
-    rows = theory_rows("mlp.mlp_phase_boundaries", [
+    rows = theory_rows("mlp.phase.mlp_phase_boundaries", [
         {**base, "N": [float(n) for n in Ns], "tau": TAU}])
-    if rows is None:
-        pending(ax, "mlp.mlp_phase_boundaries")
-    else:
-        ph = rows[0]
-        for key, (label, formula, color, ls) in BOUNDARIES.items():
-            ax.plot(ph["N"], ph["md"][key], color=color, ls=ls, lw=1.4, path_effects=HALO,
-                    label=f"{label} ({eq(formula, 'mlp_phase')})")
-        cross = eq("mlp.boundary.mean_bias_vs_interference", "mlp_phase")
-        ax.axvline(ph["N_cross"], color="0.1", ls=(0, (1, 1)), lw=1.4, path_effects=HALO,
-                   label=f"mean bias = interference ({cross})")
-        need = eq("mlp.required_md", "mlp_phase")
-        ax.plot(ph["N"], ph["required_md"], color="black", lw=2.2, path_effects=HALO,
-                label=rf"required $m\,d$ for accuracy {TAU} ({need})")
+    ph = rows[0]
+    for key, (label, formula, color, ls) in BOUNDARIES.items():
+        ax.plot(ph["N"], ph["md"][key], color=color, ls=ls, lw=1.4, path_effects=HALO,
+                label=f"{label} ({eq(formula, 'mlp.phase')})")
+    cross = eq("mlp.boundary.mean_bias_vs_interference", "mlp.phase")
+    ax.axvline(ph["N_cross"], color="0.1", ls=(0, (1, 1)), lw=1.4, path_effects=HALO,
+               label=f"mean bias = interference ({cross})")
+    need = eq("mlp.required_md", "mlp.phase")
+    ax.plot(ph["N"], ph["required_md"], color="black", lw=2.2, path_effects=HALO,
+            label=rf"required $m\,d$ for accuracy {TAU} ({need})")
     y = np.asarray(axes["m"]) * base["d"]
     ax.set(xlim=(axes["N"][0] / 1.8, axes["N"][-1] * 1.8), ylim=(y[0] / 1.5, y[-1] * 1.5))
     heatmap_legend(fig, ax)

@@ -6,7 +6,7 @@ cross-talk, so their N* does not depend on d; gaussian N* approaches it as d gro
 from . import style
 from .grids import L0, TAU, critical_sim, logrange
 from .plotting import legend_pairs, pow2_ticks, series
-from .theory_eval import critical_theory, pending, predict_grid
+from .theory_eval import critical_theory, predict_grid
 
 NAME = "fig6_orthogonal_vs_random"
 EMBEDDINGS = ("gaussian", "orthogonal")
@@ -36,10 +36,6 @@ def main(quick=False, outdir=None):
                               None if th is None else th["accuracy"]))
         thc = critical_theory(base, ds, Ns, quick)
         pairs_b.append(series(ax_b, ds, nstar, st, emb, ds, thc))
-    if th is None:
-        pending(ax_a, "predict")
-    if thc is None:
-        pending(ax_b, "critical_N")
     ax_a.axhline(TAU, color="0.5", lw=0.8, ls=":")
     ax_a.set(xscale="log", ylim=(-0.02, 1.02), xlabel="training samples $N$", ylabel="accuracy",
              title=f"(a) accuracy, V={base['V']}, d={ds[j]}, L={base['L']}")

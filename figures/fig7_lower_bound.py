@@ -10,7 +10,7 @@ from . import style
 from .grids import L0, TAU, V0, critical_sim, main_grid, theory_axis
 from .measures import measure_decoder
 from .plotting import legend_pairs, pow2_ticks, series
-from .theory_eval import critical_theory, pending, theory_curve
+from .theory_eval import critical_theory, theory_curve
 
 NAME = "fig7_lower_bound"
 
@@ -34,8 +34,6 @@ def main(quick=False, outdir=None):
     nstar, _ = critical_sim(base, "d", ds, tf_axes["N"], quick)
     th = critical_theory(base, dfine, tf_axes["N"], quick)
     pairs = [series(ax, ds, nstar, next(st), "three-step transformer", dfine, th)]
-    if th is None:
-        pending(ax, "critical_N")
     for key, label in (("whitened", "gradient decoder (whitened ML)"),
                        ("plain", r"gradient decoder (plain, $W_V^{(1)}$ read-out)")):
         nd, _ = critical_sim(base, "d", dec_axes["d"], dec_axes["N"], quick,

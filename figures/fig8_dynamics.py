@@ -16,7 +16,7 @@ from . import style
 from .grids import logrange, spread, sweep
 from .measures import checkpoints, measure_finite, measure_gd, measure_steps
 from .plotting import legend_pairs, series
-from .theory_eval import pending, predict_grid
+from .theory_eval import predict_grid
 
 NAME = "fig8_dynamics"
 C_ACC, C_ATT = style.COLORS[:2]          # colour = quantity (accuracy / attention, W_V / W_KQ)
@@ -64,11 +64,8 @@ def _limit(ax, sim, cfg, what):
     ax.axhspan(sim.min(), sim.max(), color="0.6", alpha=0.3, lw=0)
     handles = [Patch(color="0.6", alpha=0.5, label=f"{what}: simulated (seeds)")]
     th = predict_grid(["accuracy"], _model(cfg), {})
-    if th is None:
-        pending(ax, "predict")
-    else:
-        handles.append(ax.axhline(float(th["accuracy"]), color="black", lw=1.2,
-                                  label=f"{what}: theory"))
+    handles.append(ax.axhline(float(th["accuracy"]), color="black", lw=1.2,
+                              label=f"{what}: theory"))
     return handles
 
 
@@ -89,8 +86,6 @@ def _steps(ax, base, axes, quick):
             (acc[..., 2], "accuracy", "step 3: accuracy")]
     pairs = [series(ax, Ns, Y, st, label, Ns, None if th is None or k is None else th[k])
              for (Y, k, label), st in zip(rows, style.series_styles())]
-    if th is None:
-        pending(ax, "predict")
     ax.set(xscale="log", xlabel="training samples $N$", ylabel="accuracy / localization",
            title=_title("a", "after each step", base))
     _room_for_legend(ax)

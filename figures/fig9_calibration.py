@@ -19,7 +19,7 @@ from . import style
 from . import (fig1_accuracy_N_d, fig2_accuracy_N_L, fig4_capacity_vs_d, fig5_mlp_phase_diagram,
                fig6_orthogonal_vs_random)
 from .grids import TAU, configs_of, n_seeds, spread, sweep
-from .theory_eval import pending, theory_rows
+from .theory_eval import theory_rows
 
 NAME = "fig9_calibration"
 SOURCES = (fig1_accuracy_N_d, fig2_accuracy_N_L, fig4_capacity_vs_d, fig6_orthogonal_vs_random,
@@ -71,12 +71,8 @@ def main(quick=False, outdir=None):
     ax.plot([0, 1], [0, 1], color="0.4", lw=0.9, ls="--", zorder=1)
     fams = [family(c) for c in cfgs]
     report = {"tau": TAU, "seeds": n_seeds(quick), "quick": bool(quick)}
-    if rows is None:
-        pending(ax, "predict")
-        pred, regimes = np.full(len(cfgs), np.nan), ["?"] * len(cfgs)
-    else:
-        pred = np.array([r[0] for r in rows], dtype=float)
-        regimes = [str(r[1]) for r in rows]
+    pred = np.array([r[0] for r in rows], dtype=float)
+    regimes = [str(r[1]) for r in rows]
     med, lo, hi = spread(sim)
     mean = sim.mean(axis=1)
     err = pred - mean

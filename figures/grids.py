@@ -20,7 +20,7 @@ import numpy as np
 from simulate.cache import code_version, digest
 from simulate.sweep import DEFAULT_CACHE, measure_point, run_sweep
 
-#: Target accuracy of critical N and capacity (SPEC section 5).
+#: Target accuracy of critical N and capacity (docs/model.md, section 5).
 TAU = 0.9
 #: Environment variable overriding the cache directory.
 CACHE_ENV = "RECALL_FIGURES_CACHE"

@@ -13,7 +13,7 @@ from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullLocator, S
 
 from . import style
 from .grids import TAU, critical_sim, spread
-from .theory_eval import pending, predict_grid
+from .theory_eval import predict_grid
 
 #: White outline that keeps a line readable on top of a heatmap.
 HALO = [patheffects.withStroke(linewidth=3.2, foreground="white")]
@@ -138,15 +138,12 @@ def accuracy_heatmap(base, Ns, ykey, ylabel, yvals, quick, yfactor=1):
                 label=rf"simulated $N^*$ ($\tau$={TAU}), seed min-max")
     # theory on the simulated grid itself: F9 evaluates the same configurations (cached once)
     th = predict_grid(["accuracy"], base, {ykey: list(yvals), "N": list(Ns)})
-    if th is None:
-        pending(ax, "predict")
-    else:
-        cs = ax.contour(Ns, y, th["accuracy"],
-                        levels=[0.5, TAU], colors=["#E69F00", "#D55E00"],
-                        linestyles=["--", "-"], linewidths=1.8)
-        cs.set(path_effects=HALO)                                # no clabel: it cuts the line
-        ax.plot([], [], color="#D55E00", ls="-", label=rf"theory, accuracy $= {TAU}$")
-        ax.plot([], [], color="#E69F00", ls="--", label="theory, accuracy $= 0.5$")
+    cs = ax.contour(Ns, y, th["accuracy"],
+                    levels=[0.5, TAU], colors=["#E69F00", "#D55E00"],
+                    linestyles=["--", "-"], linewidths=1.8)
+    cs.set(path_effects=HALO)                                # no clabel: it cuts the line
+    ax.plot([], [], color="#D55E00", ls="-", label=rf"theory, accuracy $= {TAU}$")
+    ax.plot([], [], color="#E69F00", ls="--", label="theory, accuracy $= 0.5$")
     ax.set(xscale="log", yscale="log", xlabel="training samples $N$", ylabel=ylabel)
     ax.grid(False)
     pow2_ticks(ax.yaxis, y, pad=None)

@@ -2,9 +2,8 @@ r"""Theory overlays of the figures: cached evaluations of ``theory`` and missing
 
 All theory evaluation happens in :func:`theory_rows`: each call is cached on disk (under
 ``<cache dir>/theory``, keyed by the hash of the ``theory`` sources) and a failing point
-becomes a gap, not an error.  A function the theory does not provide yet is recorded in
-:data:`MISSING`, marked on its axes by :func:`pending` and reported by
-:func:`warn_missing`, so partly written theory still draws where it is defined.
+becomes a gap drawn with a warning.  A theory function or formula that does not exist is
+an error (:class:`TheoryMissing`): a figure never draws a placeholder in its place.
 """
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import concurrent.futures as cf
 import importlib
 import numbers
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,8 +20,6 @@ from simulate.cache import Cache, code_version, digest
 
 from .grids import TAU, cache_dir, configs_of, plain
 
-#: Theory hooks that were missing during this run (reported by ``python -m figures``).
-MISSING: set[str] = set()
 #: Theory functions that bisect over predictions (seconds per call): skipped in quick mode,
 #: which must stay well under a minute (the tests run it).
 BISECTIONS = {"critical_N", "capacity"}
@@ -37,13 +33,16 @@ def _resolve(path: str):
     return getattr(importlib.import_module("theory" + (f".{head}" if head else "")), attr)
 
 
+class TheoryMissing(RuntimeError):
+    """A figure asked for a theory function or formula that does not exist."""
+
+
 def theory_fn(path: str):
-    """``theory.<path>`` or None (recorded in :data:`MISSING`) while it is not written."""
+    """``theory.<path>``; raises :class:`TheoryMissing` when it does not exist."""
     try:
         return _resolve(path)
-    except (ImportError, AttributeError):
-        MISSING.add(f"theory.{path}")
-        return None
+    except (ImportError, AttributeError) as err:
+        raise TheoryMissing(f"figures need theory.{path}, which does not exist ({err})") from None
 
 
 def _value(v):
@@ -101,12 +100,15 @@ def theory_rows(path: str, calls: list[dict], keys=None):
     Returns
     -------
     list or None
-        One value (or list of ``keys`` values) per call; None when the function does not
-        exist yet.  A call that raises gives NaN (one warning per table), so a partly
-        written theory still draws where it is defined.
+        One value (or list of ``keys`` values) per call.  A call that raises gives NaN
+        (one warning per table): a point outside the theory's domain is a gap.
+
+    Raises
+    ------
+    TheoryMissing
+        If ``theory.<path>`` does not exist.
     """
-    if theory_fn(path) is None:
-        return None
+    theory_fn(path)                                       # raises when it does not exist
     calls = [{k: plain(v) for k, v in c.items()} for c in calls]
     version = code_version(_REPO / "theory", _REPO / "common")
     ids = [digest({"fn": path, "call": c, "v": version}) for c in calls]
@@ -137,16 +139,13 @@ def theory_rows(path: str, calls: list[dict], keys=None):
 
 
 def theory_table(path: str, calls: list[dict], keys=None):
-    """:func:`theory_rows` as a float array, (n,) or (n, len(keys)); None if missing."""
-    rows = theory_rows(path, calls, keys)
-    return None if rows is None else np.array(rows, dtype=float)
+    """:func:`theory_rows` as a float array, (n,) or (n, len(keys))."""
+    return np.array(theory_rows(path, calls, keys), dtype=float)
 
 
 def predict_grid(keys, base: dict, axes: dict):
     """``theory.predict`` on the product of ``axes``; dict key -> array of the axes' shape."""
     table = theory_table("predict", configs_of(base, axes), keys=list(keys))
-    if table is None:
-        return None
     shape = tuple(len(v) for v in axes.values())
     return {k: table[:, i].reshape(shape) for i, k in enumerate(keys)}
 
@@ -154,7 +153,7 @@ def predict_grid(keys, base: dict, axes: dict):
 def theory_curve(path, base, xkey, xvals, quick=False, **extra):
     """``theory.<path>(**base, xkey=x, **extra)`` for each x (cached).
 
-    None when the function is missing, or in quick mode for the :data:`BISECTIONS`.
+    None in quick mode for the :data:`BISECTIONS` (skipped there to keep quick builds short).
     """
     if quick and path in BISECTIONS:
         return None
@@ -173,27 +172,16 @@ def critical_theory(base, ds, Ns, quick):
 # ------------------------------------------------------------------ labels and gaps ---
 def eq(name: str, module: str) -> str:
     """Equation number of the registered theory formula ``name`` (defined in
-    ``theory.<module>``), for labels that cite it; "?" while it does not exist."""
+    ``theory.<module>``), for labels that cite it.
+
+    Raises
+    ------
+    TheoryMissing
+        If the module or the formula does not exist.
+    """
     try:
         importlib.import_module(f"theory.{module}")
         return importlib.import_module("theory.formula").REGISTRY[name].eq
-    except (ImportError, KeyError):
-        MISSING.add(f"theory formula {name}")
-        return "?"
-
-
-def pending(ax, path: str):
-    """Mark an axes whose theory overlay is missing (``theory.<path>`` not written yet), so
-    the gap cannot go unnoticed; a no-op when the function exists."""
-    what = f"theory.{path}"
-    if what not in MISSING:
-        return
-    ax.text(0.02, 0.02, f"theory pending: {what}", transform=ax.transAxes, fontsize=7,
-            color="0.2", style="italic", ha="left", va="bottom",
-            bbox={"facecolor": "white", "edgecolor": "0.5", "alpha": 0.85})
-
-
-def warn_missing():
-    """Print the missing theory hooks on stderr (called once by ``python -m figures``)."""
-    if MISSING:
-        sys.stderr.write(f"figures: theory hooks still missing: {', '.join(sorted(MISSING))}\n")
+    except (ImportError, KeyError) as err:
+        raise TheoryMissing(f"figures cite formula {name} of theory.{module}, "
+                            f"which does not exist ({err!r})") from None

@@ -1,4 +1,4 @@
-"""Hand-written NumPy simulation of the one-layer recall transformer (SPEC sections 1-5)."""
+"""Hand-written NumPy simulation of the one-layer recall transformer (docs/model.md, sections 1-5)."""
 from .data import Dataset, probe, sample
 from .early_phase import Params, three_step
 from .evaluate import evaluate

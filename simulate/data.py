@@ -1,4 +1,4 @@
-"""Datasets of SPEC section 2: one informative token at a random position among noise."""
+"""Datasets of docs/model.md, section 2: one informative token at a random position among noise."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +48,7 @@ def sample(task, N: int, rng: np.random.Generator) -> Dataset:
 
 
 def probe(task, reps: int, rng: np.random.Generator) -> Dataset:
-    """Test set of SPEC section 5: every token x, ``reps`` times, at a random position.
+    """Test set of docs/model.md, section 5: every token x, ``reps`` times, at a random position.
 
     Returns a :class:`Dataset` of ``V * reps`` rows (token-major order).
     """

@@ -1,4 +1,4 @@
-r"""The three-step early-phase algorithm of SPEC section 4, at finite step sizes and in the limit.
+r"""The three-step early-phase algorithm of docs/model.md, section 4, at finite step sizes and in the limit.
 
 Finite steps, all on the same N samples, from :math:`W_V^{(0)} = 0, W_{KQ}^{(0)} = 0`:
 

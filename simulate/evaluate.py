@@ -1,4 +1,4 @@
-r"""Evaluation of SPEC section 5: accuracy, localization, recall given localization.
+r"""Evaluation of docs/model.md, section 5: accuracy, localization, recall given localization.
 
 Cost: :math:`O(nL)` for attention over the n = V reps probe sequences, plus one logit row
 (:math:`O(V\,\mathrm{width})`) per distinct attended vector.  Under hard attention a

@@ -1,4 +1,4 @@
-r"""Plain full-batch gradient descent on both matrices, beyond the early phase (SPEC section 4)."""
+r"""Plain full-batch gradient descent on both matrices, beyond the early phase (docs/model.md, section 4)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-r"""Forward pass, mean cross-entropy and its exact gradients for both models (SPEC section 3).
+r"""Forward pass, mean cross-entropy and its exact gradients for both models (docs/model.md, section 3).
 
 Attention-only: :math:`f = U^\top W_V a`.  Attention-MLP: :math:`f = U^\top W_V \varphi(a)`,
 :math:`\varphi(a) = \sigma(W_1 a)/\sqrt m`.  The loss is

@@ -1,6 +1,6 @@
 """The random objects of one recall task: embeddings, special vectors, fact table, MLP layer.
 
-See SPEC section 1.  A :class:`Task` is drawn once from its seed; datasets drawn from it
+See docs/model.md, section 1.  A :class:`Task` is drawn once from its seed; datasets drawn from it
 (:func:`simulate.data.sample`) take their own generator.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _activation(name: str):
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    r"""One draw of the task of SPEC section 1.
+    r"""One draw of the task of docs/model.md, section 1.
 
     Parameters
     ----------

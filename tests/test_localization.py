@@ -8,9 +8,10 @@ import pytest
 import sympy as sp
 from sympy.stats import E as Ex, Normal
 
-import theory.localization_terms as T
+import theory.gaussian.localization_terms as T
 from theory.formula import REGISTRY
-from theory.localization import localization, occupancy
+from theory.gaussian.localization import localization
+from theory.occupancy import occupancy
 from simulate import Task, evaluate, sample, three_step
 from simulate.model import grads
 

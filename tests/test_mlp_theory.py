@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import hermite as H
-from theory.mlp import TERMS, constants, predict_mlp
-from theory.mlp_kernel import conditional_moments, kernel_moments
+from theory.mlp import hermite as H
+from theory.mlp.predict import TERMS, constants, predict_mlp
+from theory.mlp.kernel import conditional_moments, kernel_moments
 
 g = sp.Symbol("g", real=True)
 PHI = sp.exp(-g ** 2 / 2) / sp.sqrt(2 * sp.pi)
@@ -159,7 +159,7 @@ def test_wrong_label_kernel_terms_against_monte_carlo(act):
 
 
 def test_conditional_moments_average_to_the_unconditional_ones():
-    from theory.accuracy import chi2_nodes, normal_nodes
+    from theory.quadrature import chi2_nodes, normal_nodes
     d, m = 32, 256
     ne, wn = chi2_nodes(d, 6)
     gn, wg = normal_nodes(6)

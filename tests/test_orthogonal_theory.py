@@ -8,8 +8,9 @@ import sympy as sp
 
 from simulate import Task, sample, three_step, evaluate
 from simulate.attention import token_scores
-from theory import orthogonal as O
-from theory import orthogonal_terms as T
+from theory.orthogonal import counts as C
+from theory.orthogonal import predict as O
+from theory.orthogonal import terms as T
 from theory.formula import REGISTRY
 
 
@@ -68,10 +69,10 @@ def test_count_scores_are_the_simulated_direction():
 def test_exact_multinomial_recall_against_monte_carlo():
     """Eq. 6.20 against 20000 draws of the count model (se ~ 0.0035: tolerance 4 se)."""
     V, N = 16, 40
-    cs = O._support(N, 1 / V)
+    cs = C.support(N, 1 / V)
     pc = np.array([float(sp.binomial(N, c)) for c in cs]) * (1 / V) ** cs * (1 - 1 / V) ** (N - cs)
-    exact = pc @ O._perfect_recall(V, N, cs, pc, True)
-    iid = pc @ O._perfect_recall(V, N, cs, pc, False)
+    exact = pc @ C._perfect_recall(V, N, cs, pc, True)
+    iid = pc @ C._perfect_recall(V, N, cs, pc, False)
     rng = np.random.default_rng(0)
     f = rng.multinomial(N, np.ones(V) / V, size=20000)
     f[:, 0] *= 2

@@ -1,4 +1,4 @@
-"""T1/T3/T4 predictions (theory/predict.py, one_step.py, recall.py, capacity.py) against the
+"""T1/T3/T4 predictions (theory/prediction.py, theory/gaussian/*, theory/capacity.py) against the
 simulation and against their own structural properties (docs/theory.md)."""
 import math
 
@@ -7,10 +7,11 @@ import pytest
 
 from simulate import Task, evaluate, sample, three_step
 from simulate.early_phase import Params
-from theory.capacity_laws import capacity, capacity_laws, critical_N, margin_terms, regime
-from theory.one_step import one_step_accuracy
+from theory import capacity, capacity_laws, critical_N
+from theory.gaussian.laws import margin_terms, regime
+from theory.gaussian.one_step import one_step_accuracy
 from theory import predict
-from theory.recall import recall
+from theory.gaussian.recall import recall
 
 TERMS = {"count", "mean_bias", "label_crosstalk", "token_interference", "trigger",
          "correct_norm", "leakage"}
@@ -50,8 +51,8 @@ def test_bad_input_raises_value_error_with_one_line(kw):
 
 
 def test_predict_dispatches_every_model_and_says_what_it_does_not_cover():
-    from theory.mlp import predict_mlp
-    from theory.orthogonal import predict_orthogonal
+    from theory.mlp.predict import predict_mlp
+    from theory.orthogonal.predict import predict_orthogonal
     assert predict(16, 100, 8, 2, m=32)["accuracy"] == predict_mlp(16, 100, 8, 2, 32)["accuracy"]
     assert predict(16, 100, 40, 2, embeddings="orthogonal")["accuracy"] == \
         predict_orthogonal(16, 100, 40, 2)["accuracy"]

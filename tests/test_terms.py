@@ -1,4 +1,4 @@
-"""The margin terms of T1/T3 (theory/terms.py, docs/theory.md 1.x, 3.x): moment identities in
+"""The margin terms of T1/T3 (theory/gaussian/terms.py, docs/theory.md 1.x, 3.x): moment identities in
 sympy, and every term's mean and variance against Monte Carlo of that term alone.
 
 Monte Carlo tolerances: with n draws, a sample mean has standard error sd/sqrt(n) and a
@@ -11,9 +11,9 @@ import pytest
 import sympy as sp
 from scipy.special import ndtr
 
-import theory.terms as T
-from theory.accuracy import normal_nodes, chi2_nodes
-from theory.capacity_laws import z_V2
+import theory.gaussian.terms as T
+from theory.quadrature import normal_nodes, chi2_nodes
+from theory.gaussian.laws import z_V2
 from theory.formula import REGISTRY
 
 d_ = sp.Symbol("d", positive=True)
@@ -280,7 +280,7 @@ def test_recall_small_V_against_the_exact_infinite_N_limit(V, d):
     and the coupling of Q with the wrong weights' own spread (3.24) matter (without them
     the prediction is 0.04-0.06 low here).  Allowance: 0.02 for the remaining Gaussian
     approximations of (3.24) plus 4 Monte Carlo standard errors (se <= 0.0036)."""
-    from theory.recall import recall
+    from theory.gaussian.recall import recall
     rng = np.random.default_rng(7)
     T_ = 20_000
     E = rng.standard_normal((T_, d, V)) / np.sqrt(d)

@@ -1,21 +1,14 @@
-"""Closed-form early-phase theory of the one-layer recall transformer (SPEC section 6).
+"""Closed-form early-phase theory of the one-layer recall transformer (docs/model.md).
 
-Public surface (resolved lazily so that importing a submodule stays light):
-``predict``, ``critical_N``, ``capacity``, ``lower_bound_N``.
+Public surface: :func:`predict` (every model), :func:`critical_N` and :func:`capacity`
+(searches on the prediction), :func:`capacity_laws` (explicit laws) and
+:func:`lower_bound_N` (estimators that see only the initial gradient).  The models live in
+:mod:`theory.gaussian` (attention-only, gaussian embeddings), :mod:`theory.mlp`
+(attention-MLP) and :mod:`theory.orthogonal` (orthonormal embeddings).
 """
-import importlib
+from .capacity import capacity, critical_N
+from .gaussian.laws import capacity_laws
+from .lower_bound import lower_bound_N
+from .prediction import predict
 
-_API = {
-    "predict": "theory.prediction",
-    "critical_N": "theory.capacity_laws",
-    "capacity": "theory.capacity_laws",
-    "lower_bound_N": "theory.lower_bound",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name):
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'theory' has no attribute {name!r}")
+__all__ = ["predict", "critical_N", "capacity", "capacity_laws", "lower_bound_N"]

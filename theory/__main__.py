@@ -44,7 +44,7 @@ def _predict(args) -> dict:
 
 
 def _search(args) -> dict:
-    from .capacity_laws import capacity, critical_N
+    from .capacity import capacity, critical_N
     target = check_fraction("target", args.target)
     if args.command == "critical-n":
         cfg = check_config(args.V, args.d, args.L, args.m, args.embeddings, args.activation)

@@ -12,8 +12,8 @@ variance :math:`S^2` common to every wrong label), of a product over groups of
 :math:`n_k` wrong labels whose read weight is a finite Gaussian mixture (a count law times
 a Gaussian of mean :math:`\mu` and own variance v).
 
-This module holds the quadrature rules (Gauss-Hermite, Wilson-Hilferty nodes for
-:math:`\chi^2_d/d`, lumped binomial laws) and :func:`all_below`, which tabulates each
+This module holds the count laws (lumped binomial laws and mixtures; the quadrature rules
+are in :mod:`theory.quadrature`) and :func:`all_below`, which tabulates each
 :math:`\log T_k` on a grid and interpolates it at the nodes, so the cost is
 (grid x mixture) + nodes, never their product.
 """
@@ -24,31 +24,11 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import gammaln, log_ndtr
 
-#: Default quadrature sizes: chi-square nodes, Gauss-Hermite nodes, table grid (u, log S^2).
-N_CHI, N_GAUSS, N_GRID, N_SCALE = 6, 8, 160, 24
+
+#: Default table grid of :func:`all_below` (u, log S^2).
+N_GRID, N_SCALE = 160, 24
 #: Largest number of support points kept for a count law before lumping.
 MAX_COUNT_POINTS = 160
-
-
-@lru_cache(maxsize=None)
-def normal_nodes(n: int = N_GAUSS):
-    r"""Gauss-Hermite rule for :math:`Z\sim\mathcal N(0,1)`: nodes (n,), weights (n,), sum 1."""
-    z, w = np.polynomial.hermite_e.hermegauss(n)
-    return z, w / w.sum()
-
-
-@lru_cache(maxsize=None)
-def chi2_nodes(d: int, n: int = N_CHI):
-    r"""Nodes and weights for :math:`\chi^2_d/d` (mean 1, variance 2/d).
-
-    Wilson-Hilferty: :math:`\chi^2_d/d \approx (1 - k + \sqrt k Z)^3`, :math:`k = 2/(9d)`,
-    with Z on a Gauss-Hermite rule; it keeps the skewness :math:`\sqrt{8/d}` that a
-    Gaussian rule would lose and is accurate in both tails for every d.  Returns (n,), (n,).
-    """
-    z, w = normal_nodes(n)
-    k = 2.0 / (9.0 * d)
-    x = np.maximum(1.0 - k + np.sqrt(k) * z, 1e-4) ** 3       # > 0: the law has no atom at 0
-    return x / np.sum(w * x), w                          # renormalise the mean to exactly 1
 
 
 def lump(values, probs, max_points: int = MAX_COUNT_POINTS, width: float = 0.0):

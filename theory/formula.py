@@ -40,6 +40,11 @@ class Formula:
         return np.asarray(out, dtype=float) + np.zeros(np.broadcast(*(
             np.asarray(values[s.name]) for s in self.args)).shape if self.args else ())
 
+    def at(self, values: dict):
+        """Evaluate with the entries of ``values`` that name this formula's symbols (others,
+        the context of a larger computation, are ignored); a missing one raises ValueError."""
+        return self(**{s.name: values[s.name] for s in self.args if s.name in values})
+
     @property
     def latex(self) -> str:
         return sp.latex(self.expr)

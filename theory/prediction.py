@@ -1,90 +1,17 @@
-r"""T3 combined: predicted accuracy of the three-step model (docs/theory.md, sections 3-4).
+r"""The prediction dispatcher: one entry point for every model (docs/model.md, section 6).
 
-:func:`predict` chains the localization of step 2 (T2, :mod:`theory.localization`) with the
-read-out of step 3 (T3, :mod:`theory.recall`) and reports the one-step model (T1,
-:mod:`theory.one_step`), the margin terms in margin units and the regime (the dominant
-term, :mod:`theory.capacity_laws`).  The attention-MLP model (T5, :mod:`theory.mlp`) and
-orthogonal embeddings (T6, :mod:`theory.orthogonal`) are answered by their own modules.
+Attention-only with gaussian embeddings: :mod:`theory.gaussian` (T1-T4); attention-MLP:
+:mod:`theory.mlp` (T5); orthogonal embeddings: :mod:`theory.orthogonal` (T6).
 """
 from __future__ import annotations
 
-import copy
-import math
-from functools import lru_cache
-
-import numpy as np
-from scipy.optimize import brentq
-from scipy.special import ndtr
-
 from common.checks import check_config
-from .accuracy import normal_nodes
-from .one_step import one_step_accuracy
-from .recall import nonlocal_accuracy, recall
 
-#: Gauss-Hermite nodes of the token-score variable of the localization classes.
-N_CLASSES = 10
+from .gaussian.predict import predict_gaussian
+from .mlp.predict import predict_mlp
+from .orthogonal.predict import predict_orthogonal
 
-
-def _draws(V, L):
-    """Expected number of distinct tokens among the L - 1 noise positions."""
-    return V * (1.0 - (1.0 - 1.0 / V) ** (L - 1))
-
-
-def _score_ratio(loc):
-    """Across-task over within-task spread of the scores, from the T2 terms (0 if absent).
-
-    ``common.*`` and ``scale.*`` terms are shared by every sequence of a trained model;
-    ``token.*`` terms are the spread of one token's score (reported for the difference of
-    two tokens, hence the factor 1/2 on their variance).
-    """
-    terms = loc.get("terms", {}) or {}
-    tok = sum(float(v) ** 2 for k, v in terms.items() if k.startswith("token.")) / 2.0
-    com = sum(float(v) ** 2 for k, v in terms.items() if k.startswith(("common.", "scale.")))
-    return math.sqrt(com / tok) if tok > 0 and math.isfinite(com / tok) else 0.0
-
-
-def localization_classes(loc, V, L, n_task=3, n_tok=N_CLASSES):
-    r"""Localization probability per class of tokens, per class of trained models (3.26).
-
-    T2 models the token scores of one trained model as independent Gaussians around a
-    trigger score that varies from model to model: a token whose own score is
-    :math:`\sigma g` is localized with probability :math:`\Phi(\kappa + rG + g)^{D}`,
-    :math:`D` the expected number of distinct noise tokens, :math:`G, g` standard normal
-    (model, token) and r the across-model over within-model spread of T2's terms.  Given
-    the mean localization p, :math:`\kappa` solves :math:`\mathbb E\,\Phi(\kappa + rG +
-    g)^D = p` (monotone), separately for test and training sequences.
-
-    Returns
-    -------
-    list of ``(weight, p_test_k, p_train_k, w_k)``: per model node, the token classes'
-    test and training localization and their weights.
-    """
-    p_test, p_train = float(loc["p_test"]), float(loc["p_train"])
-    if L == 1 or (p_test >= 1 - 1e-12 and p_train >= 1 - 1e-12):
-        return [(1.0, np.ones(1), np.ones(1), np.ones(1))]
-    r = _score_ratio(loc)
-    G, wG = normal_nodes(n_task) if r > 0.05 else (np.zeros(1), np.ones(1))
-    z, w = normal_nodes(n_tok)
-    D = _draws(V, L)
-    shift = (r * G)[:, None] + z[None, :]                                  # (task, token)
-
-    def classes(p):
-        if p >= 1 - 1e-12:
-            return np.ones(shift.shape)
-        if p <= 1e-12:
-            return np.zeros(shift.shape)
-        f = lambda k: float(wG @ (ndtr(k + shift) ** D) @ w) - p            # noqa: E731
-        return ndtr(brentq(f, -80.0, 80.0, xtol=1e-10) + shift) ** D
-
-    pt, ptr = classes(p_test), classes(p_train)
-    return [(wg, pt[i], ptr[i], w) for i, wg in enumerate(wG)]
-
-
-def _localization(V, N, d, L):
-    if L == 1:
-        return {"p_test": 1.0, "p_train": 1.0}
-    from .localization import localization          # T2, another module's interface
-    return localization(V, N, d, L)
+__all__ = ["predict"]
 
 
 def predict(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
@@ -95,11 +22,11 @@ def predict(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
     V, N, d, L : int
         Vocabulary size, training samples, embedding dimension, sequence length.
     m : int or None
-        MLP width; given, the attention-MLP theory answers (:func:`theory.mlp.predict_mlp`,
+        MLP width; given, the attention-MLP theory answers (:func:`theory.mlp.predict.predict_mlp`,
         T5, gaussian embeddings only).
     embeddings : {"gaussian", "orthogonal"}
         Embedding law; "orthogonal" is answered by
-        :func:`theory.orthogonal.predict_orthogonal` (T6).
+        :func:`theory.orthogonal.predict.predict_orthogonal` (T6).
     activation : {"relu", "he2"}
         MLP activation.
 
@@ -125,60 +52,7 @@ def predict(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
         if cfg["embeddings"] != "gaussian":
             raise NotImplementedError("the attention-MLP theory (T5) covers gaussian "
                                       "embeddings only")
-        from .mlp import predict_mlp                             # T5, docs/mlp.md
         return predict_mlp(V, N, d, L, m, cfg["activation"])
     if cfg["embeddings"] == "orthogonal":
-        from .orthogonal import predict_orthogonal               # T6, docs/orthogonal.md
         return predict_orthogonal(V, N, d, L)
-    return copy.deepcopy(_predict(V, N, d, L))
-
-
-@lru_cache(maxsize=1024)
-def _predict(V, N, d, L):
-    from .capacity_laws import margin_terms, regime     # capacity_laws imports this lazily
-    loc = _localization(V, N, d, L)
-    p_test, p_train = float(loc["p_test"]), float(loc["p_train"])
-    rec = combined_recall(V, N, d, L, loc)
-    one = (one_step_accuracy(V, N, d, L) if L > 1
-           else {"accuracy": rec["accuracy"], "ceiling": 1.0})
-    terms = margin_terms(V, N, d, L, p_train=p_train)
-    loads = regime(V, N, d, L, p_test=p_test, p_train=p_train, full=True)
-    out = {
-        "accuracy": _finite(rec["accuracy"]),
-        "localization": p_test,
-        "p_train": p_train,
-        "recall": _finite(rec["recall"], p_test > 0),
-        "one_step_accuracy": _finite(one["accuracy"]),
-        "one_step_ceiling": float(one["ceiling"]),
-        "terms": terms,
-        "loads": loads,
-        "regime": max(loads, key=loads.get),
-    }
-    return out
-
-
-def combined_recall(V, N, d, L, loc):
-    """Eq. (3.27): eq. (3.24)-(3.25) averaged over the classes of :func:`localization_classes`.
-
-    Returns ``accuracy`` and ``recall`` (accuracy among localized test sequences).
-    """
-    acc = hit = p_loc = 0.0
-    classes = localization_classes(loc, V, L)
-    nl = (nonlocal_accuracy(V, N, d, [float(loc["p_train"])], [1.0])
-          if float(loc["p_test"]) < 1 - 1e-9 else 0.0)
-    for wg, pk_test, pk_train, wk in classes:
-        r = recall(V, N, d, pk_test, pk_train, wk, nonlocal_acc=nl)
-        pl = float(np.dot(wk, pk_test))
-        acc += wg * r["accuracy"]
-        hit += wg * pl * (r["recall"] if pl > 0 else 0.0)
-        p_loc += wg * pl
-    return {"accuracy": acc, "recall": hit / p_loc if p_loc > 0 else float("nan")}
-
-
-def _finite(x, defined=True):
-    x = float(x)
-    if not defined:
-        return float("nan")            # recall given localization is undefined when p_test = 0
-    if not math.isfinite(x):
-        raise ValueError("prediction is not finite (numerical failure)")
-    return min(max(x, 0.0), 1.0)
+    return predict_gaussian(V, N, d, L)

@@ -1,4 +1,4 @@
-r"""T4: capacity laws, critical N, capacity V and the regime (docs/theory.md, section 4).
+r"""T4: explicit capacity laws and the regime (docs/theory.md, section 4).
 
 Each margin term of :mod:`theory.terms` stops mattering when, alone, it keeps the accuracy
 above the target :math:`\tau`.  A term shared by the V - 1 wrong labels of one test token
@@ -7,22 +7,23 @@ units of the mean margin) it stops mattering when :math:`z_V^2 s^2 \le 1`,
 :math:`z_V = \Phi^{-1}(\tau^{1/(V-1)}) \approx \sqrt{2\ln(V/\ln(1/\tau))}` (4.1); a term
 common to all labels needs :math:`z_\tau^2 s^2 \le 1`, :math:`z_\tau = \Phi^{-1}(\tau)`.
 Solving each condition gives the explicit thresholds (4.3-4.7); adding the variances, the
-combined law (4.8) gives N* and V*.  :func:`critical_N` and :func:`capacity` instead
-invert the full prediction of :func:`theory.prediction.predict` by bisection (the laws are
-its asymptotics, not its replacement).
+combined law (4.8) gives N* and V*.  :func:`theory.capacity.critical_N` and
+:func:`theory.capacity.capacity` instead invert the full prediction by bisection (the laws
+are its asymptotics, not its replacement).
 """
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import sympy as sp
 from scipy.optimize import brentq
 
-from . import terms as T
 from common.checks import check_config, check_fraction, check_int
-from .formula import formula
-from .symbols import N, V, d, tau
+
+from ..formula import formula
+from ..search import largest_integer
+from ..symbols import N, V, d, tau
+from . import terms as T
 
 p = sp.Symbol("p", positive=True)                      # training localization
 _zV = sp.sqrt(2) * sp.erfinv(2 * tau ** (1 / (V - 1)) - 1)
@@ -128,84 +129,5 @@ def capacity_laws(V, d, L=1, N=None, target=0.9, p_train=1.0):
     if N is not None:
         N = check_int("N", N, 1)
         ok = lambda v: capacity_laws(v, d, L, None, tau_, p_train)["N_star"] <= N   # noqa
-        out["V_star"] = _largest(ok, 2) if ok(2) else 1
+        out["V_star"] = largest_integer(ok, 2) if ok(2) else 1
     return out
-
-
-def _largest(ok, lo):
-    """Largest integer v >= lo with ok(v), for ok true at lo and eventually false."""
-    hi = 2 * lo
-    while ok(hi):
-        lo, hi = hi, 2 * hi
-        if hi > 2**40:
-            return math.inf
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
-
-
-@lru_cache(maxsize=4096)
-def _accuracy(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
-    """Predicted accuracy (cached: the searches revisit points)."""
-    from .prediction import _localization, combined_recall, predict
-    if m is None and embeddings == "gaussian":       # skip the one-step model and the terms
-        return combined_recall(V, N, d, L, _localization(V, N, d, L))["accuracy"]
-    return predict(V, N, d, L, m, embeddings, activation)["accuracy"]
-
-
-def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu",
-               n_max=10**10):
-    r"""Smallest N whose predicted accuracy reaches ``target`` (SPEC section 5).
-
-    Bisection in log N on the prediction (:func:`theory.prediction.predict`, any model),
-    started from the law (4.8); ``math.inf`` when the prediction stays below the target up
-    to ``n_max`` (a d-limited ceiling, 4.8, or localization that never reaches the target).
-    Orthogonal embeddings use :func:`theory.orthogonal.critical_N_orthogonal` (d-free).
-    """
-    cfg = check_config(V, d, L, m, embeddings, activation)
-    tau_ = check_fraction("target", target)
-    V, d, L, m = cfg["V"], cfg["d"], cfg["L"], cfg["m"]
-    if m is None and cfg["embeddings"] == "orthogonal":
-        from .orthogonal import critical_N_orthogonal
-        return critical_N_orthogonal(V, L, tau_, N_max=min(int(n_max), 10**7))
-    ok = lambda n: _accuracy(V, n, d, L, m, cfg["embeddings"], cfg["activation"]) >= tau_  # noqa
-    law = capacity_laws(V, d, L, target=tau_)["N_star"]
-    hi = int(min(max(law, V), n_max)) if math.isfinite(law) else max(V, 1)
-    lo = 0
-    while not ok(hi):
-        lo, hi = hi, hi * 4
-        if hi > n_max:
-            return math.inf if not ok(n_max) else _bisect(ok, lo, n_max)
-    while lo == 0 and hi > 1 and ok(max(1, hi // 4)):
-        hi = max(1, hi // 4)
-    return _bisect(ok, max(1, hi // 4) if lo == 0 else lo, hi)
-
-
-def _bisect(ok, lo, hi):
-    """Smallest n in (lo, hi] with ok(n), ok(hi) true; geometric bisection to 1%."""
-    if ok(lo):
-        return lo
-    while hi - lo > max(1, lo // 100):
-        mid = int(math.sqrt(lo * hi)) if lo > 0 else hi // 2
-        mid = min(max(mid, lo + 1), hi - 1)
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
-
-
-def capacity(N, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu"):
-    r"""Largest V whose predicted accuracy reaches ``target`` (SPEC section 5).
-
-    Returns 1 when no V in 2..16 reaches the target.  Bisection on V, started by doubling
-    from the smallest passing V.  With
-    orthogonal embeddings V is also bounded by the frame, :math:`2V + 2 \le d`.
-    """
-    cfg = check_config(2, d, L, m, embeddings, activation, N=N)
-    tau_ = check_fraction("target", target)
-    N, d, L, m, emb = cfg["N"], cfg["d"], cfg["L"], cfg["m"], cfg["embeddings"]
-    v_max = (d - 2) // 2 if emb == "orthogonal" else math.inf
-    ok = lambda v: v <= v_max and _accuracy(v, N, d, L, m, emb, cfg["activation"]) >= tau_  # noqa
-    # the prediction is not monotone at the very smallest V (V = 2 has a single wrong label
-    # but the largest relative count noise), so start from the smallest passing V <= 16
-    start = next((v for v in range(2, 17) if ok(v)), None)
-    return 1 if start is None else _largest(ok, start)

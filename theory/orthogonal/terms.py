@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .formula import formula
-from .symbols import N, V, L
+from ..formula import formula
+from ..symbols import N, V, L
 
 n, c, lt, eq = sp.symbols("n c lt eq", nonnegative=True)
 nb = N / V
@@ -61,10 +61,10 @@ BETA_SLOPE = formula("orthogonal.beta_slope", "6.6", B1_EXPR,
                      "d E[beta_m | n_y] / d n_y: own cell (1+rho)^2, V-1 noise cells rho^2, nu_y")
 # token-specific parts (a dataset-wide constant dropped) of Q_t, n nu and S_t = sum_m c_mt beta_m
 A_Q = n**2 * (1 + 2 * rho - 1 / V) - 2 * n * N * rho / V
-S_SPEC = (n**2 * (V * rho**2 + 3 * rho + 2 + rho**2 / V - rho / V - 1 / V)
+S_SPECTRAL = (n**2 * (V * rho**2 + 3 * rho + 2 + rho**2 / V - rho / V - 1 / V)
           - n * (N * rho**2 + N * rho**2 / V + 3 * N * rho / V + N / V + N * rho**2 / V**2
                  - N * rho / V**2 - V * rho + rho / V))
-PROFILE_EXPR = A_Q + n * (n - nb) - S_SPEC / L
+PROFILE_EXPR = A_Q + n * (n - nb) - S_SPECTRAL / L
 PROFILE = formula("orthogonal.score_profile", "6.7", PROFILE_EXPR,
                   "a(n) = E[w_t | n_{y_t} = n] up to a constant common to all tokens")
 A_MEAN_EXPR = (V * (_expect(n**2) * (1 + rho - 1 / V) - nb * lam / V + var_n)
@@ -116,6 +116,5 @@ CRITICAL_N = formula(
 def score_moments(V_, N_, L_, counts):
     """a(n) (eq. 6.7) and total token-specific variance sigma^2(n) (eqs. 6.9-6.13) at ``counts``."""
     kw = dict(V=V_, N=N_, L=L_, n=counts)
-    var = sum(f(**{k: v for k, v in kw.items() if k in {s.name for s in f.args}})
-              for f in VAR_TERMS.values())
+    var = sum(f.at(kw) for f in VAR_TERMS.values())
     return PROFILE(**kw), var

@@ -22,7 +22,8 @@ import numpy as np
 from scipy.stats import binom
 
 from . import terms as T
-from .accuracy import all_below, binomial_law, chi2_nodes, mixture_law, normal_nodes
+from ..accuracy import all_below, binomial_law, mixture_law
+from ..quadrature import chi2_nodes, normal_nodes
 from .recall import gram_nodes
 
 

@@ -1,41 +1,29 @@
-r"""T6: predicted early-phase accuracy with orthonormal embeddings (docs/orthogonal.md).
+r"""T6, count level: localization and recall of a token given its training count
+(docs/orthogonal.md, sections 2-4).
 
-With the 2V+2 vectors orthonormal, the step-3 logits are integer counts (eq. 6.2): a test
-sequence attending :math:`e_x + z_{trig}` scores the correct label :math:`2c'_x` and a
-wrong label :math:`k = \pi(x'')` scores :math:`c'_{x''}`, with :math:`c'` the number of
-*localized* training samples of a token.  Step 2 (eqs. 6.3-6.14) decides localization
-through a token-score profile :math:`a(n)` of the label count n, a token-specific Gaussian
-spread :math:`\sigma(n)` and a common trigger score :math:`A`.  Nothing depends on d.
+With orthonormal vectors every step-3 logit is an integer count (eq. 6.2).  This module
+turns the step-2 score profile of :mod:`theory.orthogonal.terms` into the localization
+probability of a token with c training samples (eq. 6.18) and the recall of such a token
+against the maximum of the rival counts (eqs. 6.1, 6.19-6.20).
 """
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 from scipy import stats
 
-from common.checks import check_config, check_fraction, check_int
-from .localization import occupancy
-from . import orthogonal_terms as T
+from ..occupancy import occupancy
+from ..quadrature import legendre01_nodes, normal_nodes
+from . import terms as T
 
-__all__ = ["localization_by_count", "recall_by_count", "predict_orthogonal",
-           "critical_N_orthogonal"]
+__all__ = ["support", "localization_by_count", "recall_by_count"]
 
-_GX, _GW = np.polynomial.hermite_e.hermegauss(24)
-_GW = _GW / _GW.sum()
+_GX, _GW = normal_nodes(24)
 _EXACT_COST = 1e7          # largest (counts x nodes x FFT length) for the exact multinomial
 
 
-def _support(N: int, p: float, k: float = 12.0) -> np.ndarray:
+def support(N: int, p: float, k: float = 12.0) -> np.ndarray:
     """Integers carrying all but ~1e-30 of Bin(N, p): 0 .. mean + k sd + 8."""
     return np.arange(0, int(min(N, N * p + k * np.sqrt(N * p + 1.0) + 8)) + 1)
-
-
-@lru_cache(maxsize=None)
-def _legendre01(k: int):
-    """Gauss-Legendre rule on [0, 1]: exact for polynomials of degree < 2k."""
-    u, w = np.polynomial.legendre.leggauss(k)
-    return (u + 1) / 2, w / 2
 
 
 def _credit(lt, eq, m):
@@ -58,7 +46,7 @@ def _localization_table(V: int, N: int, L: int, counts) -> np.ndarray:
     token equal to x needs A > 0.
     """
     counts = np.asarray(counts, dtype=float)
-    ns = _support(N, 1.0 / V)
+    ns = support(N, 1.0 / V)
     pn = stats.binom.pmf(ns, N, 1.0 / V)                                   # (K,)
     a_n, v_n = T.score_moments(V, N, L, ns.astype(float))                  # (K,), (K,)
     a_c, v_c = T.score_moments(V, N, L, counts)
@@ -112,7 +100,7 @@ def _exact_credit(V, N, c, j, ploc):
     below = stats.binom.cdf(j - 1, ks, ploc) if j > 0 else np.zeros_like(pk)
     size = 1 << int(np.ceil(np.log2(mm * ks[-1] + 2)))
     G_lt, G_eq = np.fft.rfft(pk * below, size), np.fft.rfft(pk * thin, size)
-    u, wu = _legendre01(mm // 2 + 1)
+    u, wu = legendre01_nodes(mm // 2 + 1)
     phase = np.exp(2j * np.pi * np.arange(G_lt.size) * n / size)          # inverse-DFT row n
     herm = np.full(G_lt.size, 2.0)
     herm[0] = 1.0
@@ -147,7 +135,7 @@ def recall_by_count(V: int, N: int, L: int, exact: bool | None = None):
     each rival's count is thinned with its own p(n | A) averaged over its R.  Rivals are
     iid thinned binomials, or the exact multinomial (eq. 6.20) where all is localized.
     """
-    cs = _support(N, 1.0 / V)
+    cs = support(N, 1.0 / V)
     pc = stats.binom.pmf(cs, N, 1.0 / V)
     if exact is None:
         exact = len(cs) * (V // 2 + 1) * 2 ** np.ceil(np.log2((V - 1) * cs[-1] + 2)) < _EXACT_COST
@@ -178,79 +166,3 @@ def recall_by_count(V: int, N: int, L: int, exact: bool | None = None):
             pcp = stats.binom.pmf(cp[None, :], c, np.minimum(p_r, 1 - 1e-12)[:, None])
             acc[g, i] = _GW @ (p_r * (pcp @ cr))
     return cs, pc, P, _GW, acc
-
-
-def _terms(V, N, L):
-    """Term sizes (standard deviations in margin units) and the dominant one."""
-    nb = N / V
-    out = {"readout.count_fluctuation": float(np.sqrt(5 * nb * (1 - 1 / V))) / nb,
-           "readout.max_of_counts": float(np.sqrt(2 * np.log(V - 1) * nb)) / nb}
-    if L > 1:
-        EA = float(T.A_MEAN(V=V, N=N, L=L))
-        kw = dict(V=V, N=N, L=L, n=nb)
-        for k, f in T.VAR_TERMS.items():
-            out[f"step2.{k}"] = float(np.sqrt(2 * f(**kw))) / EA
-        out["step2.trigger"] = float(np.sqrt(T.VAR_A(V=V, N=N, L=L))) / EA
-        ns = _support(N, 1.0 / V)
-        pn = stats.binom.pmf(ns, N, 1.0 / V)
-        a = T.PROFILE(V=V, N=N, L=L, n=ns.astype(float))
-        out["step2.score_profile"] = float(np.sqrt(pn @ (a - pn @ a) ** 2)) / EA
-    return out, max(out, key=out.get)
-
-
-def predict_orthogonal(V, N, d, L) -> dict:
-    r"""Predicted early-phase accuracy with orthonormal embeddings (attention-only model).
-
-    Parameters
-    ----------
-    V, N, d, L : int
-        Vocabulary, training samples, dimension (only checked: d >= 2V+2), sequence length.
-
-    Returns
-    -------
-    dict
-        ``accuracy`` (eq. 6.22), ``localization`` (test, eq. 6.18 averaged over c),
-        ``recall`` (accuracy among localized test sequences), ``one_step_accuracy``
-        (eq. 6.21), ``terms`` (name -> standard deviation in margin units; read-out terms
-        relative to the mean margin N/V, step-2 terms relative to E A), ``regime`` (largest
-        term).  d does not enter.
-
-    Raises
-    ------
-    ValueError
-        For bad input, including d < 2V+2.
-    """
-    from .orthogonal_onestep import one_step_accuracy       # imports this module
-    cfg = check_config(V, d, L, embeddings="orthogonal", N=N)
-    V, N, L = cfg["V"], cfg["N"], cfg["L"]
-    cs, pc, P, w, rec = recall_by_count(V, N, L)
-    # an unlocalized test sequence reads a noise token: its logits carry no information on
-    # x (the label of the winner itself is excluded), credit 1/V on average (eq. 6.22)
-    loc = float(w @ P @ pc)
-    acc_loc = float(w @ rec @ pc)
-    acc = acc_loc + (1.0 - loc) / V
-    terms, regime = _terms(V, N, L)
-    return {"accuracy": acc, "localization": loc,
-            "recall": acc_loc / loc if loc > 0 else float("nan"),
-            "one_step_accuracy": one_step_accuracy(V, N, L), "terms": terms, "regime": regime}
-
-
-def critical_N_orthogonal(V, L, target: float = 0.9, N_max: int = 10**7) -> float:
-    """Smallest N with predicted accuracy >= target (bisection in N; inf if none <= N_max)."""
-    cfg = check_config(V, 2 * V + 2, L, embeddings="orthogonal")
-    V, L = cfg["V"], cfg["L"]
-    target = check_fraction("target", target)
-    N_max = check_int("N_max", N_max, 1)
-    acc = lambda N: predict_orthogonal(V, N, 2 * V + 2, L)["accuracy"]     # noqa: E731
-    hi = max(1, int(float(T.CRITICAL_N(V=V, tau=target))))
-    while acc(hi) < target:
-        if hi >= N_max:
-            return float("inf")
-        hi = min(N_max, 2 * hi)
-    lo = hi // 2
-    while lo >= 1 and acc(lo) >= target:
-        hi, lo = lo, lo // 2
-    while hi - lo > max(1, hi // 200):                            # 0.5 % resolution
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if acc(mid) < target else (lo, mid)
-    return float(hi)

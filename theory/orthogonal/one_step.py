@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal, stats
 
-from .localization import occupancy
-from .orthogonal import _legendre01, _support, recall_by_count
+from ..occupancy import occupancy
+from ..quadrature import legendre01_nodes
+from .counts import recall_by_count, support
 
-__all__ = ["one_step_accuracy"]
+__all__ = ["orthogonal_one_step_accuracy"]
 
 
 def _compound_law(mean_per_slot, mult):
@@ -39,7 +40,7 @@ def _compound_law(mean_per_slot, mult):
     return lo, out[lo:hi + 1]
 
 
-def one_step_accuracy(V: int, N: int, L: int) -> float:
+def orthogonal_one_step_accuracy(V: int, N: int, L: int) -> float:
     r"""Eq. 6.21: accuracy of :math:`W_V^{(1)}` under uniform attention (orthogonal case).
 
     Label k scores :math:`F_k = n_k(1 + m_k) + G_k` (eq. 6.15): :math:`m_k` occurrences of
@@ -54,7 +55,7 @@ def one_step_accuracy(V: int, N: int, L: int) -> float:
     if L == 1:                                                   # uniform = hard attention
         cs, pc, _, _, acc = recall_by_count(V, N, 1)
         return float(pc @ acc[0])
-    ns = _support(N, 1.0 / V)
+    ns = support(N, 1.0 / V)
     pn = stats.binom.pmf(ns, N, 1.0 / V)
     jm = np.arange(min(L, 40) + 1)
     mult = V * stats.binom.pmf(jm, L, 1.0 / V)                   # test tokens of multiplicity j
@@ -70,7 +71,7 @@ def one_step_accuracy(V: int, N: int, L: int) -> float:
         for j in range(1, J):
             pmf[1, k * (1 + j) + lo:k * (1 + j) + lo + len(g)] += w * fj[j - 1] * g
     lt = np.concatenate([np.zeros((2, 1)), np.cumsum(pmf, 1)[:, :-1]], 1)
-    s, ws = _legendre01(V // 2 + 2)
+    s, ws = legendre01_nodes(V // 2 + 2)
     logs = np.log(np.maximum(lt[:, :, None] + s * pmf[:, :, None], 1e-300))  # (2, F, S)
     pi = occupancy(V, L)
     D = np.arange(pi.size)

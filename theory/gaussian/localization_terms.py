@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .formula import formula
-from .symbols import L, N, V, d
+from ..formula import formula
+from ..symbols import L, N, V, d
 
 r, g, h, X = sp.symbols("r g h X", positive=True)
 D = sp.Symbol("D", integer=True, nonnegative=True)
@@ -218,6 +218,5 @@ def terms(V, N, d, L, r=1.0, g=1.0, h=1.0, X=1.0):
     """
     rho = RHO(V=V, d=d, L=L)
     vals = dict(V=V, N=N, d=d, L=L, r=r, g=g, h=h, X=X, rho=rho)
-    pick = lambda f: f(**{s.name: vals[s.name] for s in f.args})      # noqa: E731
-    return (pick(SIGNAL), {k: pick(f) for k, f in TOKEN.items()},
-            {k: pick(f) for k, f in COMMON.items()})
+    return (SIGNAL.at(vals), {k: f.at(vals) for k, f in TOKEN.items()},
+            {k: f.at(vals) for k, f in COMMON.items()})

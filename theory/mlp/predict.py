@@ -28,11 +28,12 @@ import numpy as np
 import sympy as sp
 
 from common.checks import check_config, check_int
-from .accuracy import all_below, binomial_law, chi2_nodes, lump, normal_nodes
-from .formula import formula
-from .mlp_kernel import conditional_moments, kernel_moments
-from .mlp_localization import DUAL, mlp_localization
-from .symbols import N, V, d, m
+from ..accuracy import all_below, binomial_law, lump
+from ..quadrature import chi2_nodes, normal_nodes
+from ..formula import formula
+from .kernel import conditional_moments, kernel_moments
+from .localization import DUAL, mlp_localization
+from ..symbols import N, V, d, m
 
 p, kap, S, pi1, v2, c0v, o1 = sp.symbols("p kappa_bar S_sig pi_1 v_2 c_0v o_1", positive=True)
 _shared = 1 + (2 * V - 3) / d          # own wrong token + V-2 others + V-1 into the correct label
@@ -54,7 +55,6 @@ TERMS = {
     "label_crosstalk": formula("mlp.term.label_crosstalk", "5.21", 3 * S ** 2 / d,
                                "u_k^T u_y S_x and ||u_y||^2 fluctuations"),
 }
-REGIMES = tuple(TERMS)
 
 
 def constants(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
@@ -68,14 +68,13 @@ def constants(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
             "c_0v": k["c0v"], "o_1": k["onetoken"]}
 
 
-def margin_terms(V, N, d, m, activation="relu", p_train=1.0) -> dict:
+def mlp_margin_terms(V, N, d, m, activation="relu", p_train=1.0) -> dict:
     r"""Variances of the named margin terms (eqs. 5.17-5.21), margin units, at :math:`\zeta=1`.
 
     Returns ``(variances, signal)``: dict name -> variance and the mean margin :math:`pS`.
     """
     vals = dict(constants(activation, d, m), V=V, N=N, d=d, m=m, p=p_train)
-    pick = lambda f: float(f(**{s.name: vals[s.name] for s in f.args}))          # noqa: E731
-    return {k: pick(f) for k, f in TERMS.items()}, pick(SIGNAL)
+    return {k: float(f.at(vals)) for k, f in TERMS.items()}, float(SIGNAL.at(vals))
 
 
 def _recall(V, N, d, m, activation, p_tr, n_zeta=5, n_tok=4, n_gauss=6):
@@ -157,7 +156,7 @@ def predict_mlp(V, N, d, L, m, activation: str = "relu") -> dict:
     recall = _recall(V, N, d, m, act, max(p_tr, 1e-6))
     # a mislocalized test reads a noise token w != x and mostly predicts pi(w)
     acc = p_te * recall + (1 - p_te) * (1 - recall) / (V - 1)
-    var, sig = margin_terms(V, N, d, m, act, p_tr)
+    var, sig = mlp_margin_terms(V, N, d, m, act, p_tr)
     terms = {k: math.sqrt(v) / sig for k, v in var.items()}
     regime = max(terms, key=terms.get)
     if 1 - p_te > 1 - recall:
@@ -166,9 +165,3 @@ def predict_mlp(V, N, d, L, m, activation: str = "relu") -> dict:
     return {"accuracy": acc, "localization": p_te, "localization_train": p_tr,
             "recall": recall, "terms": terms, "regime": regime,
             "localization_terms": loc["terms"], "signal": k["S"], "kappa": k["kappa"]}
-
-
-def mlp_phase_boundaries(*args, **kwargs):
-    """Alias of :func:`theory.mlp_phase.mlp_phase_boundaries` (imported lazily: no cycle)."""
-    from .mlp_phase import mlp_phase_boundaries as impl
-    return impl(*args, **kwargs)

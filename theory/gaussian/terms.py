@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .formula import formula
-from .symbols import L, N, V, d
+from ..formula import formula
+from ..symbols import L, N, V, d
 
 a, c, lam, vc, Ec2, Q, n_nl, p = sp.symbols("a c lam vc Ec2 Q n_nl p", nonnegative=True)
 t_z = sp.Symbol("t_z", nonnegative=True)   # 1 if the test read vector carries the trigger, else 0
@@ -136,7 +136,3 @@ var_correct_1 = formula(
 ceiling_1 = formula(
     "one_step.ceiling", "1.13", 1 / L,
     "large-N, large-d, V >> L^2 limit of the one-step accuracy: L exchangeable candidates")
-
-#: Names of the margin terms reported by ``predict`` (standard deviation in margin units).
-TERM_NAMES = ("count", "mean_bias", "label_crosstalk", "token_interference", "trigger",
-              "correct_norm", "leakage", "noise_tokens")

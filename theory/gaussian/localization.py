@@ -26,38 +26,15 @@ import numpy as np
 from scipy import special, stats
 
 from common.checks import check_config, check_int
+
+from ..occupancy import occupancy
+from ..quadrature import gamma_nodes, normal_nodes
 from . import localization_terms as T
 
-__all__ = ["localization", "occupancy"]
+__all__ = ["localization"]
 
-_GX, _GW = np.polynomial.hermite_e.hermegauss(48)
-_GW = _GW / _GW.sum()
+_GX, _GW = normal_nodes(48)
 _KAPPA = np.linspace(-12.0, 48.0, 2401)            # grid of A / sigma for eq. 2.38
-
-
-def _gamma_nodes(cv2: float, n: int):
-    """Quadrature for a gamma law with mean 1 and squared coefficient of variation ``cv2``."""
-    if not cv2 > 1e-8:
-        return np.ones(1), np.ones(1)
-    if cv2 < 0.02:                                  # nearly normal: Gauss-Hermite is stabler
-        x, w = np.polynomial.hermite_e.hermegauss(n)
-        return np.maximum(1.0 + np.sqrt(cv2) * x, 1e-6), w / w.sum()
-    k = 1.0 / cv2
-    x, w = special.roots_genlaguerre(n, k - 1.0)
-    return x / k, w / w.sum()
-
-
-@lru_cache(maxsize=256)
-def occupancy(V: int, L: int) -> np.ndarray:
-    r"""Eq. 2.35 by recursion: ``pi[D]`` = P(D distinct tokens among L-1 uniform draws from V)."""
-    pi = np.zeros(min(L - 1, V) + 1)
-    pi[0] = 1.0
-    for _ in range(L - 1):                          # one more draw: old token w.p. D/V
-        Dv = np.arange(pi.size)
-        nxt = pi * Dv / V
-        nxt[1:] += pi[:-1] * (V - Dv[:-1]) / V
-        pi = nxt
-    return pi
 
 
 @lru_cache(maxsize=256)
@@ -77,10 +54,10 @@ def _table(V: int, L: int):
 
 
 def _nodes(V, N, d, L):
-    r, wr = _gamma_nodes(2.0 / d, 10)               # r = chi2_d / d
-    g, wg = _gamma_nodes(float(T.VAR_G(V=V, N=N, d=d)), 6)
-    h, wh = (_gamma_nodes(float(T.VAR_H(V=V, N=N)), 6) if N > 1 else (np.ones(1), np.ones(1)))
-    x, wx = _gamma_nodes(float(T.CV2_X(V=V, d=d)), 6)
+    r, wr = gamma_nodes(2.0 / d, 10)               # r = chi2_d / d
+    g, wg = gamma_nodes(float(T.VAR_G(V=V, N=N, d=d)), 6)
+    h, wh = (gamma_nodes(float(T.VAR_H(V=V, N=N)), 6) if N > 1 else (np.ones(1), np.ones(1)))
+    x, wx = gamma_nodes(float(T.CV2_X(V=V, d=d)), 6)
     grid = np.ix_(r, g, h, x)
     w = wr[:, None, None, None] * wg[None, :, None, None] * wh[None, None, :, None] * wx
     return grid, w

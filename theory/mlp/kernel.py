@@ -28,11 +28,11 @@ import math
 
 import numpy as np
 import sympy as sp
-from scipy.special import roots_genlaguerre, roots_hermitenorm
 
-from .formula import formula
+from ..formula import formula
+from ..quadrature import chi2_nodes, normal_nodes
+from ..symbols import d, m
 from .hermite import smoothed_table
-from .symbols import d, m
 
 v2, c0v, b1sq, onetoken = sp.symbols("v_2 c_0v b_1sq o_1", positive=True)
 VAR_PAIR = formula("mlp.var_pair", "5.9", v2 / m + b1sq ** 2 / d,
@@ -44,25 +44,10 @@ VAR_ONETOKEN = formula("mlp.var_onetoken", "5.8", c0v / m + onetoken / d,
 _FACT = [math.sqrt(math.factorial(i)) for i in range(6)]
 
 
-def gauss_nodes(n: int):
-    """Probabilists' Gauss-Hermite nodes and normalised weights, shapes (n,), (n,)."""
-    z, w = roots_hermitenorm(n)
-    return z, w / w.sum()
-
-
-def chi2_nodes(d: int, n: int):
-    r"""Nodes and weights of :math:`\chi^2_d/d` (generalised Gauss-Laguerre), shapes (n,), (n,)."""
-    if d > 400:                         # Laguerre weights underflow; the law is N(1, 2/d) there
-        z, w = gauss_nodes(n)
-        return 1 + np.sqrt(2 / d) * z, w
-    y, w = roots_genlaguerre(n, d / 2 - 1)
-    return 2 * y / d, w / w.sum()
-
-
 def neuron_nodes(d: int, zeta: float, nt: int = 48, ns: int = 5):
     r"""Flattened nodes of one neuron's :math:`(t_0, s)` and their weights, shapes (nt*ns,)."""
-    z, wz = gauss_nodes(nt)
-    sv, ws = chi2_nodes(d, ns)
+    z, wz = normal_nodes(nt)
+    sv, ws = chi2_nodes(d, ns, rule="laguerre")
     T = np.repeat(math.sqrt(zeta) * z, ns)
     S = np.tile(sv, nt)
     return T, S, np.outer(wz, ws).ravel()

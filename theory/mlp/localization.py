@@ -33,12 +33,12 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from . import localization as LOC
-from . import localization_terms as T
+from ..gaussian import localization as LOC
+from ..gaussian import localization_terms as T
 from common.checks import check_choice, check_config, check_int
-from .formula import formula
+from ..formula import formula
 from .hermite import PIECES, activation_expr, x
-from .symbols import L, V, d, m
+from ..symbols import L, V, d, m
 
 n1, n2, c = sp.symbols("n_1 n_2 c", positive=True)
 _rho = c / sp.sqrt(n1 * n2)

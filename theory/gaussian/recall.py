@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import terms as T
-from .accuracy import all_below, binomial_law, chi2_nodes, mixture_law, normal_nodes
+from ..accuracy import all_below, binomial_law, mixture_law
+from ..quadrature import chi2_nodes, normal_nodes
 
 #: Smallest common factor theta kept (theta <= 0 happens with probability < 1e-3 for d >= 4
 #: and turns the correct label into the last one; clipping there costs nothing measurable).

@@ -26,11 +26,11 @@ from scipy.optimize import brentq
 from scipy.special import erfinv
 
 from common.checks import check_choice, check_config, check_fraction
-from .formula import formula
+from ..formula import formula
 from .hermite import PIECES
-from .mlp import TERMS, constants, predict_mlp
-from .mlp_localization import mlp_localization
-from .symbols import N, V, d, m
+from .predict import TERMS, constants, predict_mlp
+from .localization import mlp_localization
+from ..symbols import N, V, d, m
 
 p, kap, S, pi1, v2, c0v, o1 = sp.symbols("p kappa_bar S_sig pi_1 v_2 c_0v o_1", positive=True)
 _sh = 1 + (2 * V - 3) / d
@@ -69,10 +69,6 @@ def _values(V, d, activation, p_train):
     return dict(constants(activation, d, 10 ** 9), V=V, d=d, p=p_train)
 
 
-def _call(f, vals):
-    return f(**{s.name: vals[s.name] for s in f.args})
-
-
 def mlp_phase_boundaries(V, L, activation: str = "relu", d: int = 32, N=None, tau=0.9) -> dict:
     r"""Boundaries of the dominant-term regions in the (N, m d) plane at fixed d (5.24-5.29).
 
@@ -104,9 +100,9 @@ def mlp_phase_boundaries(V, L, activation: str = "relu", d: int = 32, N=None, ta
     p_tr = np.array([mlp_localization(V, int(n), d, L, 10 ** 9, activation)["p_train"] for n in N])
     out = {"N": N.astype(float), "p_train": p_tr, "md": {}}
     for name, f in BOUNDARY.items():
-        out["md"][name] = np.array([float(_call(f, dict(_values(V, d, activation, pt), N=n)))
+        out["md"][name] = np.array([float(f.at(dict(_values(V, d, activation, pt), N=n)))
                                     for n, pt in zip(N, p_tr)])
-    out["N_cross"] = float(_call(N_CROSS, _values(V, d, activation, float(p_tr[-1]))))
+    out["N_cross"] = float(N_CROSS.at(_values(V, d, activation, float(p_tr[-1]))))
     out["required_md"] = np.array([_required_closed(V, int(n), d, activation, pt, tau)
                                    for n, pt in zip(N, p_tr)])
     return out
@@ -116,7 +112,7 @@ def _required_closed(V, N, d, activation, p_train, tau, m_max=2.0 ** 30):
     """Root in m of the criterion (5.29), times d; ``inf`` when no width reaches tau."""
     vals = dict(_values(V, d, activation, p_train), N=N, z_V=float(Z_V(V=V)),
                 z_tau=float(np.sqrt(2) * erfinv(2 * tau - 1)))
-    g = lambda lm: float(_call(CRITERION, dict(vals, m=np.exp(lm))))            # noqa: E731
+    g = lambda lm: float(CRITERION.at(dict(vals, m=np.exp(lm))))            # noqa: E731
     if g(np.log(m_max)) <= 0:
         return float("inf")
     if g(0.0) >= 0:
@@ -124,12 +120,12 @@ def _required_closed(V, N, d, activation, p_train, tau, m_max=2.0 ** 30):
     return float(np.exp(brentq(g, 0.0, np.log(m_max), xtol=1e-6)) * d)
 
 
-def regime(V, N, d, L, m, activation: str = "relu") -> str:
+def mlp_regime(V, N, d, L, m, activation: str = "relu") -> str:
     """Name of the largest margin term (5.17-5.21) at one point, by the closed forms only."""
     cfg = check_config(V, d, L, m, "gaussian", activation, N)
     p_tr = mlp_localization(cfg["V"], N, cfg["d"], cfg["L"], cfg["m"], activation)["p_train"]
     vals = dict(_values(cfg["V"], cfg["d"], activation, p_tr), N=N, m=cfg["m"])
-    var = {k: float(_call(f, vals)) for k, f in TERMS.items()}
+    var = {k: float(f.at(vals)) for k, f in TERMS.items()}
     return max(var, key=var.get)
 
 
