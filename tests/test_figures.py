@@ -90,3 +90,13 @@ def test_random_grid_bad_input_exits_2(argv, capsys):
         rg.main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1
+
+
+def test_a_missing_theory_function_is_an_error_not_a_placeholder(cache):
+    from figures import theory_eval
+    with pytest.raises(theory_eval.TheoryMissing, match="no_such_function"):
+        theory_eval.theory_rows("no_such_function", [{"V": 4}])
+    with pytest.raises(theory_eval.TheoryMissing, match="gaussian.nowhere"):
+        theory_eval.theory_rows("gaussian.nowhere.fn", [{"V": 4}])
+    with pytest.raises(theory_eval.TheoryMissing, match="no.such.formula"):
+        theory_eval.eq("no.such.formula", "gaussian.laws")

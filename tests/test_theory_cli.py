@@ -96,3 +96,26 @@ def test_searches_take_the_activation(capsys):
     assert got == (None if want == float("inf") else want)
     code, _, err = call(base + ["--activation", "tanh"], capsys)
     assert code == 2 and len(err) == 1
+
+
+def test_formulas_lists_the_registry_with_doc_sections(capsys):
+    from theory.formula import all_formulas
+    code, out, err = call(["formulas", "--json"], capsys)
+    assert code == 0 and not err
+    rows = json.loads(out)
+    assert [r["eq"] for r in rows] == [f.eq for f in all_formulas()]
+    assert all(r["docs"].startswith("docs/") for r in rows), [r for r in rows
+                                                              if not r["docs"].startswith("docs/")]
+
+
+def test_formulas_prints_one_formula_in_latex_with_its_source(capsys):
+    code, out, err = call(["formulas", "3.15", "--json"], capsys)
+    assert code == 0 and not err
+    f = json.loads(out)
+    assert f["name"] == "recall.var_mean_bias" and "\\frac" in f["latex"]
+    path, line = f["source"].rsplit(":", 1)
+    from pathlib import Path
+    src = (Path(__file__).resolve().parents[1] / path).read_text().splitlines()
+    assert "formula(" in src[int(line) - 1] and "3.15" in "\n".join(src[int(line) - 1:int(line) + 2])
+    code, out, err = call(["formulas", "99.1"], capsys)
+    assert code == 2 and len(err) == 1 and "99.1" in err[0]

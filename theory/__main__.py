@@ -6,8 +6,11 @@ margin terms), ``critical-n`` (smallest N reaching a target accuracy) and ``capa
 """
 from __future__ import annotations
 
+import json
 import math
+import re
 import sys
+from pathlib import Path
 
 from common.checks import check_config, check_fraction
 from common.cli import Parser, add_config, emit, finite_float, integer, run
@@ -28,7 +31,54 @@ def _parser() -> Parser:
         q.add_argument("--activation", default="relu", help="relu or he2 (MLP model)")
         q.add_argument("--target", type=finite_float, default=0.9, help="target accuracy")
         q.add_argument("--json", action="store_true", help="print one JSON object")
+    fo = sub.add_parser("formulas", help="list the formula registry, or print one formula")
+    fo.add_argument("eq", nargs="?", help="an equation number (e.g. 3.15) or a formula name")
+    fo.add_argument("--json", action="store_true", help="print JSON")
     return p
+
+
+_DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def doc_section(eq: str) -> str:
+    """``docs/<file>.md §<heading>`` of the first display that carries ``(eq)``."""
+    pattern = re.compile(r"\(" + re.escape(eq) + r"\)|\\tag\{" + re.escape(eq) + r"\}")
+    for path in sorted(_DOCS.glob("*.md")):
+        heading = ""
+        for line in path.read_text().splitlines():
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+            elif pattern.search(line):
+                return f"docs/{path.name} § {heading}" if heading else f"docs/{path.name}"
+    return "(not in docs/)"
+
+
+def _formulas(args) -> int:
+    from .formula import all_formulas
+    table = all_formulas()
+    if args.eq is not None:
+        hits = [f for f in table if args.eq in (f.eq, f.name)]
+        if not hits:
+            raise ValueError(f"no formula with equation number or name {args.eq!r} "
+                             "(list them with: python -m theory formulas)")
+        f = hits[0]
+        out = {"eq": f.eq, "name": f.name, "latex": f.latex, "doc": f.doc,
+               "source": f.source, "docs": doc_section(f.eq),
+               "arguments": [s.name for s in f.args]}
+        if args.json:
+            print(json.dumps(out))
+        else:
+            print(f"({f.eq}) {f.name}\n  {f.latex}\n  {f.doc}\n  source: {f.source}\n"
+                  f"  docs:   {out['docs']}")
+        return 0
+    rows = [{"eq": f.eq, "name": f.name, "docs": doc_section(f.eq)} for f in table]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"({r['eq']})".ljust(9) + r["name"].ljust(width + 2) + r["docs"])
+    return 0
 
 
 def _predict(args) -> dict:
@@ -64,6 +114,8 @@ def _search(args) -> dict:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "formulas":
+        return _formulas(args)
     try:
         out = _predict(args) if args.command == "predict" else _search(args)
     except NotImplementedError as exc:

@@ -8,12 +8,15 @@ keyword arguments named after its free symbols (broadcasting over arrays).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 REGISTRY: dict[str, "Formula"] = {}
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Formula:
     eq: str
     expr: sp.Expr
     doc: str = ""
+    source: str = ""                     # "theory/<module>.py:<line>" of the registration
     args: tuple = field(init=False)
     _fn: object = field(init=False, repr=False)
 
@@ -61,6 +65,29 @@ def formula(name: str, eq: str, expr, doc: str = "") -> Formula:
     for f in REGISTRY.values():
         if f.eq == eq:
             raise ValueError(f"equation ({eq}) used by both {f.name} and {name}")
-    f = Formula(name, eq, expr, doc)
+    caller = sys._getframe(1)            # where the formula is written, for readers
+    path = Path(caller.f_code.co_filename).resolve()
+    try:
+        path = path.relative_to(_ROOT)
+    except ValueError:
+        pass
+    f = Formula(name, eq, expr, doc, f"{path.as_posix()}:{caller.f_lineno}")
     REGISTRY[name] = f
     return f
+
+
+def all_formulas() -> list:
+    """Every registered formula (all theory modules imported), in equation-number order."""
+    import importlib
+    import pkgutil
+    package = sys.modules[__name__.rpartition(".")[0]]
+    for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    return sorted(REGISTRY.values(), key=lambda f: eq_key(f.eq))
+
+
+def eq_key(eq: str) -> tuple:
+    """Sort key of an equation number: ``"3.4b"`` -> (3, 4, "b")."""
+    import re
+    return tuple(int(t) if t.isdigit() else t for t in re.findall(r"\d+|[a-z]+", eq))
