@@ -42,3 +42,14 @@ def hard_rows(s):
     """Hard attention: uniform over the argmax set of each row (the infinite-scale softmax). (B, L)"""
     mask = s == s.max(axis=1, keepdims=True)                    # (B, L) bool
     return mask / mask.sum(axis=1, keepdims=True)               # (B, L)
+
+
+def attended(H, z_trig, pos, alpha):
+    r"""Attended vectors :math:`a = \sum_i \alpha_i h_i` of a chunk, (B, d).
+
+    ``H`` holds the chunk's token embeddings :math:`e_{t_i}` (B, L, d), ``pos`` (B,),
+    ``alpha`` (B, L); the trigger enters only through the weight of the informative position.
+    """
+    a = np.einsum("bl,bld->bd", alpha, H)                       # (B, d)
+    a += alpha[np.arange(H.shape[0]), pos][:, None] * z_trig    # (B, d)
+    return a

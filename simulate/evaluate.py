@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .attention import chunk_rows, hard_rows, scores, softmax_rows, token_scores
+from .attention import attended, chunk_rows, hard_rows, scores, softmax_rows, token_scores
 from .data import probe
 from .fast import rank_tables, winners
 from .model import _check_weights, _features
@@ -56,13 +56,6 @@ def _credit(task, A, R, y, rows=None):
         r = rows[seq] - start
         out[seq] = tied[r, y[seq]] / tied[r].sum(axis=1)
     return out
-
-
-def _attended(task, Et, tok, pos, alpha):
-    """Attended vectors :math:`\\sum_i \\alpha_i h_i` of a chunk, (B, d)."""
-    a = np.einsum("bl,bld->bd", alpha, Et[tok])                     # (B, d)
-    a += alpha[np.arange(tok.shape[0]), pos][:, None] * task.z_trig   # (B, d)
-    return a
 
 
 def evaluate(task, params, rng, reps=1):
@@ -113,7 +106,7 @@ def evaluate(task, params, rng, reps=1):
             key[sl] = np.where(clean, win + V * inf, -1)
             todo[sl] = ~clean
         else:
-            credit[sl] = _credit(task, _attended(task, Et, tok, pos, alpha), R, data.labels[sl])
+            credit[sl] = _credit(task, attended(Et[tok], task.z_trig, pos, alpha), R, data.labels[sl])
     if hard:
         done = ~todo
         uniq, inv = np.unique(key[done], return_inverse=True)        # distinct attended vectors
@@ -124,7 +117,7 @@ def evaluate(task, params, rng, reps=1):
             part = idx[start:start + B]
             tok, pos = data.tokens[part], data.pos[part]            # (b, L), (b,)
             alpha = hard_rows(scores(tok, pos, s_tok, s_trig))      # (b, L)
-            credit[part] = _credit(task, _attended(task, Et, tok, pos, alpha), R,
+            credit[part] = _credit(task, attended(Et[tok], task.z_trig, pos, alpha), R,
                                    data.labels[part])
     n_loc = int(local.sum())
     return {

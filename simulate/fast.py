@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._counts import pair_counts, pair_sums, spans
-from .attention import chunk_rows, hard_rows, scores, token_scores
+from .attention import attended, chunk_rows, hard_rows, scores, token_scores
 from .model import _group_sum
 
 #: Working set of one chunk of the per-token passes: small enough to stay in cache.
@@ -271,8 +271,7 @@ def _hard_sums(task, samples, W_kq, n=None):
             part = tied[start:start + rows]
             tok, pos = tokens[part], positions[part]                 # (B, L), (B,)
             alpha = hard_rows(scores(tok, pos, s_tok, s_trig))       # (B, L)
-            a = np.einsum("bl,bld->bd", alpha, Et[tok])              # (B, d)
-            a += alpha[np.arange(len(part)), pos][:, None] * task.z_trig   # (B, d)
+            a = attended(Et[tok], task.z_trig, pos, alpha)           # (B, d)
             S += _group_sum(labels[part], sigma(a @ task.W1.T), V) / np.sqrt(task.m)   # (V, m)
         return S
     S = _times(Cn, task.E.T) if Cn is not None else np.zeros((V, task.d))   # (V, d)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .attention import chunk_rows, hard_rows, scores, softmax_rows, token_scores
+from .attention import attended, chunk_rows, hard_rows, scores, softmax_rows, token_scores
 
 
 def _features(task, a):
@@ -60,8 +60,7 @@ def forward_chunks(task, data, W_v, W_kq, hard=False, budget=None, logits=True):
         s = scores(tok, pos, s_tok, s_trig)                     # (B, L)
         alpha = hard_rows(s) if hard else softmax_rows(s)       # (B, L)
         H = Et[tok]                                             # (B, L, d)
-        a = np.einsum("bl,bld->bd", alpha, H)                   # (B, d)
-        a += alpha[np.arange(tok.shape[0]), pos][:, None] * task.z_trig   # (B, d)
+        a = attended(H, task.z_trig, pos, alpha)                # (B, d)
         x, dsig = _features(task, a)                            # (B, width)
         yield sl, s, alpha, a, H, x, dsig, (x @ R if logits else None)   # F: (B, V)
 

@@ -33,8 +33,22 @@ from scipy.special import roots_hermitenorm
 
 from common.checks import check_choice, check_int
 
+from ..formula import formula
+
 x, g, t = sp.symbols("x g t", real=True)
 s = sp.Symbol("s", positive=True)
+n1, n2, c = sp.symbols("n_1 n_2 c", positive=True)
+_rho = c / sp.sqrt(n1 * n2)
+_theta = sp.acos(_rho)
+#: Dual kernels :math:`k(n_1, n_2, c) = \mathbb E\,\sigma(w^\top a)\sigma(w^\top b)` for
+#: :math:`\|a\|^2 = n_1, \|b\|^2 = n_2, a^\top b = c` (eq. 5.4): arc-cosine (ReLU), Isserlis (he2).
+DUAL = {
+    "relu": formula("mlp.dual_kernel_relu", "5.4a",
+                    sp.sqrt(n1 * n2) / (2 * sp.pi) * (sp.sin(_theta) + (sp.pi - _theta) * _rho),
+                    "E sigma(w^T a) sigma(w^T b), ReLU: arc-cosine kernel of degree 1"),
+    "he2": formula("mlp.dual_kernel_he2", "5.4b", ((n1 - 1) * (n2 - 1) + 2 * c ** 2) / 2,
+                   "E sigma(w^T a) sigma(w^T b), he2 = (x^2-1)/sqrt 2"),
+}
 _phi = sp.exp(-g ** 2 / 2) / sp.sqrt(2 * sp.pi)
 
 #: Activations of the simulation as piecewise polynomials: (lower x, upper x, polynomial in x).
@@ -155,10 +169,9 @@ def dual_kernel(activation: str, n1, n2, c):
     """
     n1, n2, c = (np.asarray(a, dtype=float) for a in (n1, n2, c))
     if check_choice("activation", activation, tuple(PIECES)) == "relu":
-        r = np.sqrt(n1 * n2)
-        th = np.arccos(np.clip(c / np.where(r > 0, r, 1.0), -1.0, 1.0))
-        return r / (2 * np.pi) * (np.sin(th) + (np.pi - th) * np.cos(th))
-    return 0.5 * ((n1 - 1) * (n2 - 1) + 2 * c ** 2)
+        r = np.sqrt(n1 * n2)                 # |c| <= r (Cauchy-Schwarz); clip rounding only
+        c = np.clip(c, -r, r)
+    return DUAL[activation](n_1=n1, n_2=n2, c=c)
 
 
 def dual_kernel_series(activation: str, n1: float, n2: float, c, order: int = 12):

@@ -37,20 +37,9 @@ from ..gaussian import localization as LOC
 from ..gaussian import localization_terms as T
 from common.checks import check_choice, check_config, check_int
 from ..formula import formula
-from .hermite import PIECES, activation_expr, x
+from .hermite import DUAL, PIECES, activation_expr, c, n1, n2, x
 from ..symbols import L, V, d, m
 
-n1, n2, c = sp.symbols("n_1 n_2 c", positive=True)
-_rho = c / sp.sqrt(n1 * n2)
-_theta = sp.acos(_rho)
-#: Dual kernels as sympy expressions (eq. 5.4): arc-cosine (ReLU) and Isserlis (he2).
-DUAL = {
-    "relu": formula("mlp.dual_kernel_relu", "5.4a",
-                    sp.sqrt(n1 * n2) / (2 * sp.pi) * (sp.sin(_theta) + (sp.pi - _theta) * _rho),
-                    "E sigma(w^T a) sigma(w^T b), ReLU: arc-cosine kernel of degree 1"),
-    "he2": formula("mlp.dual_kernel_he2", "5.4b", ((n1 - 1) * (n2 - 1) + 2 * c ** 2) / 2,
-                   "E sigma(w^T a) sigma(w^T b), he2 = (x^2-1)/sqrt 2"),
-}
 N0 = formula("mlp.uniform_norm", "5.33", (1 + L + L * (L - 1) / V) / L ** 2,
              "E||a||^2 at uniform attention: trigger, L tokens, repeated pairs")
 C_OTHER = formula("mlp.uniform_overlap", "5.34", (1 + L ** 2 / V) / L ** 2,

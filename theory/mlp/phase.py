@@ -27,16 +27,14 @@ from scipy.special import erfinv
 
 from common.checks import check_choice, check_config, check_fraction
 from ..formula import formula
-from .hermite import PIECES
-from .predict import TERMS, constants, predict_mlp
-from .localization import mlp_localization
 from ..symbols import N, V, d, m
+from .hermite import PIECES
+from .localization import mlp_localization
+from .predict import SHARED_FACTOR, TERMS, S, c0v, constants, kap, o1, p, pi1, predict_mlp, v2
 
-p, kap, S, pi1, v2, c0v, o1 = sp.symbols("p kappa_bar S_sig pi_1 v_2 c_0v o_1", positive=True)
-_sh = 1 + (2 * V - 3) / d
-C_M = _sh * (v2 + c0v)
-C_INF = _sh * (pi1 + o1)
-_bias = 2 * V * kap ** 2 * p * (1 + (V - 1) / d)           # N x mean-bias variance (5.17)
+C_M = SHARED_FACTOR * (v2 + c0v)                            # m x MLP-noise variance (5.19)
+C_INF = SHARED_FACTOR * (pi1 + o1)                          # d x interference variance (5.20)
+_bias = N * TERMS["mean_bias"].expr                         # N x mean-bias variance (5.17)
 
 BOUNDARY = {
     "mlp_noise|mean_bias": formula("mlp.boundary.mlp_vs_mean_bias", "5.24",
@@ -53,7 +51,7 @@ Z_V = formula("mlp.z_max", "5.28",
               sp.sqrt(2) * sp.erfinv(2 * sp.Rational(1, 2) ** (1 / (V - 1)) - 1),
               "median of the largest of V-1 standard normals")
 # shared (correct-label) and per-wrong-label halves of the terms 5.17-5.21 (eq. 5.29)
-_x = kap ** 2 * V * p / N * (1 + (V - 1) / d)
+_x = TERMS["mean_bias"].expr / 2                            # each label's half of (5.17)
 SHARED = _x + S ** 2 * V * p / N + (V - 1) / d * (v2 + c0v) / m \
     + (V - 1) / d * (pi1 + o1) / d + 2 * S ** 2 / d
 PER_LABEL = _x + (1 + (V - 2) / d) * (v2 + c0v) / m + (1 + (V - 2) / d) * (pi1 + o1) / d \
