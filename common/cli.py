@@ -60,11 +60,19 @@ def run(main, argv=None) -> int:
         return 2
 
 
+def json_value(v):
+    """One output value as JSON: an infinite float is the string ``"inf"`` (``"-inf"``), the
+    token the text output prints too (``float("inf")`` parses it); NaN, "no value", is null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
 def emit(result: dict, as_json: bool) -> None:
-    """Print ``result`` as JSON (NaN becomes null) or as aligned ``key: value`` lines."""
+    """Print ``result`` as one JSON object (see :func:`json_value`) or as aligned
+    ``key: value`` lines."""
     if as_json:
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                 for k, v in result.items()}
+        clean = {k: json_value(v) for k, v in result.items()}
         print(json.dumps(clean, sort_keys=True))
         return
     width = max(len(k) for k in result)

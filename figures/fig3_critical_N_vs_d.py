@@ -41,11 +41,11 @@ def main(quick=False, outdir=None):
     law = theory_table("capacity_laws", [
         {"V": V0, "d": int(d), "L": L0, "target": TAU} for d in dlaw],
         keys=["N_star"])
-    if law is not None:
-        (h,) = ax.plot(dlaw, law[:, 0], color="black", lw=0.8)
-        pairs.append((h, f"law ({eq('capacity.law_residual', 'gaussian.laws')})"))
-        slope_triangle(ax, 181, 1.5e3, -1, label=r"$N^*\propto d^{-1}$ "
-                       f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
+    (h,) = ax.plot(dlaw, law[:, 0], color="black", lw=0.8)
+    pairs.append((h, f"explicit law ({eq('law.recall_residual', 'gaussian.explicit_law')}, "
+                     f"{eq('law.loc_n', 'gaussian.explicit_law')}), L={L0}"))
+    slope_triangle(ax, 181, 1.5e3, -1, label=r"$N^*\propto d^{-1}$ "
+                   f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
            ylabel=rf"critical samples $N^*$ (accuracy $\geq {TAU}$)",
            title=f"critical N against d; V={V0}")

@@ -44,16 +44,15 @@ def main(quick=False, outdir=None):
         law = theory_table("capacity_laws", [
             {"V": 2, "d": int(d), "L": base["L"], "N": base["N"], "target": TAU}
             for d in dlaw], keys=["V_star"])
-        if law is not None:
-            ax.plot(dlaw, law[:, 0], color=st["color"], lw=0.8, ls=(0, (2, 2)))
-    if law is not None:
-        from matplotlib.lines import Line2D
-        law_eq = eq("capacity.law_residual", "gaussian.laws")
-        pairs.append((Line2D([], [], color="0.3", lw=0.8, ls=(0, (2, 2))), f"law ({law_eq})"))
-        slope_triangle(ax, 100, 1.6, 2, label=r"$V^*\propto d^2$ "
-                       f"({eq('capacity.d_mediated', 'gaussian.laws')})")
-        slope_triangle(ax, 120, 1000, 0.5, label=r"$V^*\propto (Nd)^{1/2}$ "
-                       f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
+        ax.plot(dlaw, law[:, 0], color=st["color"], lw=0.8, ls=(0, (2, 2)))
+    from matplotlib.lines import Line2D
+    law_eq = f"{eq('law.recall_residual', 'gaussian.explicit_law')}, " \
+             f"{eq('law.loc_n', 'gaussian.explicit_law')}"
+    pairs.append((Line2D([], [], color="0.3", lw=0.8, ls=(0, (2, 2))), f"explicit law ({law_eq})"))
+    slope_triangle(ax, 100, 1.6, 2, label=r"$V^*\propto d^2$ "
+                   f"({eq('capacity.d_mediated', 'gaussian.laws')})")
+    slope_triangle(ax, 120, 1000, 0.5, label=r"$V^*\propto (Nd)^{1/2}$ "
+                   f"({eq('capacity.N_mean_bias', 'gaussian.laws')})")
     ax.set(xscale="log", yscale="log", xlabel="embedding dimension $d$",
            ylabel=rf"capacity $V^*$ (accuracy $\geq {TAU}$)",
            title=f"capacity against d; L={L0}")

@@ -109,11 +109,11 @@ def test_regime_names_the_limiting_term():
 
 # ------------------------------------------------------------------------- capacity laws
 def test_capacity_laws_are_consistent():
-    lo = capacity_laws(256, 16)
-    hi = capacity_laws(256, 512)
+    lo = capacity_laws(256, 16, 1)
+    hi = capacity_laws(256, 512, 1)
     assert lo["d_ceiling"] > 16 and math.isinf(lo["N_star"])
     assert math.isfinite(hi["N_star"]) and hi["N_star"] > max(hi["N_count"], hi["N_mean_bias"])
-    assert capacity_laws(256, 512, N=int(hi["N_star"]) + 1)["V_star"] >= 256
+    assert capacity_laws(256, 512, 1, N=int(hi["N_star"]) + 1)["V_star"] >= 256
 
 
 def test_critical_N_monotone_in_V_and_infinite_below_the_ceiling():

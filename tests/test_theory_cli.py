@@ -43,8 +43,10 @@ def test_critical_n_and_capacity(capsys):
     code, out, _ = call(["critical-n", "--V", "16", "--d", "64", "--L", "1", "--json"], capsys)
     assert code == 0 and json.loads(out)["critical_N"] > 16
     code, out, _ = call(["critical-n", "--V", "64", "--d", "16", "--L", "1", "--json"], capsys)
-    assert code == 0 and json.loads(out)["critical_N"] is None      # inf -> JSON null
-    code, out, _ = call(["capacity", "--N", "2000", "--d", "64", "--L", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["critical_N"] == "inf"     # the token text prints
+    code, text, _ = call(["critical-n", "--V", "64", "--d", "16", "--L", "1"], capsys)
+    assert code == 0 and text.split()[-1] == "inf"
+    code, out, _ = call(["max-v", "--N", "2000", "--d", "64", "--L", "1", "--json"], capsys)
     assert code == 0 and json.loads(out)["capacity"] >= 2
 
 
@@ -64,7 +66,7 @@ BAD = [
      "--embeddings", "orthogonal"],                                             # MLP+orth: n/a
     ["critical-n", "--V", "8", "--d", "4", "--L", "2", "--target", "1.5"],   # target > 1
     ["critical-n", "--V", "8", "--d", "4", "--L", "2", "--target", "nan"],
-    ["capacity", "--N", "-3", "--d", "4", "--L", "2"],
+    ["max-v", "--N", "-3", "--d", "4", "--L", "2"],
     ["frobnicate"],
 ]
 
@@ -93,7 +95,7 @@ def test_searches_take_the_activation(capsys):
     assert code == 0
     got = json.loads(out)["critical_N"]
     want = critical_N(8, 16, 2, 0.5, m=64, activation="he2")
-    assert got == (None if want == float("inf") else want)
+    assert float(got) == want
     code, _, err = call(base + ["--activation", "tanh"], capsys)
     assert code == 2 and len(err) == 1
 
@@ -119,3 +121,23 @@ def test_formulas_prints_one_formula_in_latex_with_its_source(capsys):
     assert "formula(" in src[int(line) - 1] and "3.15" in "\n".join(src[int(line) - 1:int(line) + 2])
     code, out, err = call(["formulas", "99.1"], capsys)
     assert code == 2 and len(err) == 1 and "99.1" in err[0]
+
+
+def test_capacity_prints_the_explicit_law_and_the_inverse_questions(capsys):
+    from theory import capacity_laws
+    code, out, err = call(["capacity", "--V", "32", "--d", "64", "--L", "64", "--N", "20000",
+                           "--target", "0.9", "--json"], capsys)
+    assert code == 0 and not err
+    res = json.loads(out)
+    want = capacity_laws(32, 64, 64, target=0.9, N=20000)
+    assert res["N_star"] == pytest.approx(want["N_star"], rel=1e-12)
+    assert res["regime"] == want["regime"] and isinstance(res["L_max"], int)
+    assert {"N_recall", "N_localization", "N_count", "N_mean_bias", "d_crosstalk",
+            "d_interference", "d_ceiling", "L_c", "d_min", "V_star"} <= set(res)
+    code, text, _ = call(["capacity", "--V", "32", "--d", "64", "--L", "64"], capsys)
+    assert code == 0 and "regime" in text and "L_max" not in text
+    for bad in (["capacity", "--V", "1", "--d", "64", "--L", "4"],
+                ["capacity", "--V", "8", "--d", "64", "--L", "4", "--target", "1.2"],
+                ["capacity", "--V", "8", "--d", "64"]):
+        code, _, err = call(bad, capsys)
+        assert code == 2 and len(err) == 1, bad

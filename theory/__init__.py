@@ -7,7 +7,7 @@ Public surface: :func:`predict` (every model), :func:`critical_N` and :func:`cap
 (attention-MLP) and :mod:`theory.orthogonal` (orthonormal embeddings).
 """
 from .capacity import capacity, critical_N
-from .gaussian.laws import capacity_laws
+from .gaussian.explicit_law import capacity_laws
 from .lower_bound import lower_bound_N
 from .prediction import predict
 

@@ -21,9 +21,9 @@ def _parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     pr = sub.add_parser("predict", help="predicted accuracy, localization, recall, regime")
     add_config(pr)
-    for name, need in (("critical-n", ("V", "d", "L")), ("capacity", ("N", "d", "L"))):
+    for name, need in (("critical-n", ("V", "d", "L")), ("max-v", ("N", "d", "L"))):
         q = sub.add_parser(name, help=("smallest N" if name == "critical-n" else "largest V")
-                           + " with predicted accuracy >= target")
+                           + " whose full prediction reaches the target (bisection)")
         for k in need:
             q.add_argument(f"--{k}", type=integer, required=True)
         q.add_argument("--m", type=integer, default=None, help="MLP width")
@@ -31,6 +31,14 @@ def _parser() -> Parser:
         q.add_argument("--activation", default="relu", help="relu or he2 (MLP model)")
         q.add_argument("--target", type=finite_float, default=0.9, help="target accuracy")
         q.add_argument("--json", action="store_true", help="print one JSON object")
+    cl = sub.add_parser("capacity", help="the explicit capacity law N*(V, d, L): every "
+                        "regime's bound, the dominating regime; with --N the inverse questions")
+    for k in ("V", "d", "L"):
+        cl.add_argument(f"--{k}", type=integer, required=True)
+    cl.add_argument("--N", type=integer, default=None,
+                    help="training samples: also answer the largest L, smallest d, largest V")
+    cl.add_argument("--target", type=finite_float, default=0.9, help="target accuracy")
+    cl.add_argument("--json", action="store_true", help="print one JSON object")
     fo = sub.add_parser("formulas", help="list the formula registry, or print one formula")
     fo.add_argument("eq", nargs="?", help="an equation number (e.g. 3.15) or a formula name")
     fo.add_argument("--json", action="store_true", help="print JSON")
@@ -93,6 +101,17 @@ def _predict(args) -> dict:
     return out
 
 
+def _laws(args) -> dict:
+    from .gaussian.explicit_law import capacity_laws
+    out = {"V": args.V, "d": args.d, "L": args.L, "target": args.target}
+    if args.N is not None:
+        out["N"] = args.N
+    res = capacity_laws(args.V, args.d, args.L, target=args.target, N=args.N)
+    for k, v in res.items():                 # counts and lengths print as integers
+        out[k] = int(v) if k in ("L_max", "d_min", "V_star") and math.isfinite(v) else v
+    return out
+
+
 def _search(args) -> dict:
     from .capacity import capacity, critical_N
     target = check_fraction("target", args.target)
@@ -117,7 +136,7 @@ def main(argv=None) -> int:
     if args.command == "formulas":
         return _formulas(args)
     try:
-        out = _predict(args) if args.command == "predict" else _search(args)
+        out = {"predict": _predict, "capacity": _laws}.get(args.command, _search)(args)
     except NotImplementedError as exc:
         sys.stderr.write(f"error: {str(exc).splitlines()[0]}\n")
         return 2

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from common.checks import check_config, check_fraction
 
-from .gaussian.laws import capacity_laws
+from .gaussian.explicit_law import capacity_laws
 from .gaussian.predict import gaussian_accuracy
 from .orthogonal.predict import critical_N_orthogonal
 from .prediction import predict
@@ -33,7 +33,7 @@ def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="r
     r"""Smallest N whose predicted accuracy reaches ``target`` (docs/model.md, section 5).
 
     Bisection in log N on the prediction (:func:`theory.prediction.predict`, any model),
-    started from the law (4.8); ``math.inf`` when the prediction stays below the target up
+    started from the explicit law (4.15, 4.20); ``math.inf`` when the prediction stays below the target up
     to ``n_max`` (a d-limited ceiling, 4.8, or localization that never reaches the target).
     Orthogonal embeddings use :func:`theory.orthogonal.critical_N_orthogonal` (d-free).
     """

@@ -16,12 +16,10 @@ from __future__ import annotations
 import math
 
 import sympy as sp
-from scipy.optimize import brentq
 
-from common.checks import check_config, check_fraction, check_int
+
 
 from ..formula import formula
-from ..search import largest_integer
 from ..symbols import N, V, d, tau
 from . import terms as T
 
@@ -45,10 +43,14 @@ d_mediated = formula("capacity.d_mediated", "4.6", sp.sqrt(2 * V * _zs),
 d_ceiling = formula("capacity.d_ceiling", "4.7", (3 * _zs + sp.sqrt(9 * _zs**2 + 8 * V * _zs)) / 2,
                     "d below which no N reaches tau: (z_V + z_tau)^2 (3/d + 2V/d^2) = 1")
 _B = 3 / d + 2 * V / d**2
+_sl2 = V * (1 + V * (1 + 3 / d) / d) / (N * p) + _B
+# ||u_pi(x)||^2 = 1 + delta (Var 2/d) scales the margin: the per-label quantile shrinks by
+# kappa delta, kappa = 1 - (1/d)/(2 s_l^2) (cross-talk ~ chi^-1/2, the rest ~ chi^-1), (4.14)
+_scale = (2 / d) * (1 - 1 / (2 * d * _sl2)) ** 2 * _zV**2 * _sl2
 law_residual = formula(
     "capacity.law_residual", "4.8",
-    _zV * sp.sqrt(V * (1 + V * (1 + 3 / d) / d) / (N * p) + _B)
-    + _zt * sp.sqrt(V * (4 + V * (1 + 3 / d) / d) / (N * p) + _B) - 1,
+    _zV * sp.sqrt(_sl2)
+    + _zt * sp.sqrt(V * (4 + V * (1 + 3 / d) / d) / (N * p) + _B + _scale) - 1,
     "combined law: z_V s_label + z_tau s_common = 1 defines N* (and V*)")
 
 _PER_LABEL = ("count", "mean_bias", "label_crosstalk", "token_interference", "leakage")
@@ -103,31 +105,3 @@ def regime(V, N, d, L, p_test=1.0, p_train=1.0, target=0.9, full=False):
     loads["correct_norm"] = zt * s["correct_norm"] ** 2
     loads["localization"] = (1.0 - p_test) / (1.0 - target)
     return loads if full else max(loads, key=loads.get)
-
-
-def capacity_laws(V, d, L=1, N=None, target=0.9, p_train=1.0):
-    r"""The explicit thresholds (4.3-4.8) at (V, d): each term's condition solved.
-
-    Returns
-    -------
-    dict
-        ``N_count`` (4.3), ``N_mean_bias`` (4.4), ``d_direct`` (4.5), ``d_mediated`` (4.6),
-        ``d_ceiling`` (4.7), ``N_star`` (root of 4.8 in N; inf when d <= d_ceiling) and,
-        with N, ``V_star``: the largest V with ``N_star(V) <= N``.
-    """
-    cfg = check_config(V, d, L)
-    tau_ = check_fraction("target", target)
-    V, d = cfg["V"], cfg["d"]
-    ctx = dict(V=V, tau=tau_)
-    out = {"N_count": float(N_count(p=p_train, **ctx)),
-           "N_mean_bias": float(N_mean_bias(p=p_train, d=d, **ctx)),
-           "d_direct": float(d_direct(**ctx)), "d_mediated": float(d_mediated(**ctx)),
-           "d_ceiling": float(d_ceiling(**ctx))}
-    res = lambda n: float(law_residual(N=n, p=p_train, d=d, **ctx))               # noqa: E731
-    out["N_star"] = (math.exp(brentq(lambda x: res(math.exp(x)), 0.0, 80.0))
-                     if d > out["d_ceiling"] and res(math.exp(80.0)) < 0 else math.inf)
-    if N is not None:
-        N = check_int("N", N, 1)
-        ok = lambda v: capacity_laws(v, d, L, None, tau_, p_train)["N_star"] <= N   # noqa
-        out["V_star"] = largest_integer(ok, 2) if ok(2) else 1
-    return out
