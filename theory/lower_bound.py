@@ -1,8 +1,9 @@
 r"""T7: lower bounds for estimators of :math:`\pi^*` that see only the initial gradient.
 
 At :math:`W_V = 0, W_{KQ} = 0` the :math:`W_{KQ}` gradient is zero and the :math:`W_V`
-gradient is :math:`G = -\frac1N\sum_n \tilde u_{y_n} f_n^\top` (eq. 7.1), a mean of N iid
-matrices.  In the Gaussian-equivalent model :math:`\tilde G = \mu_\pi + \Xi`,
+gradient is :math:`G = -\frac1N\sum_j \tilde u_{y_j} f_j^\top` (eq. 7.1), a mean of N iid
+matrices.  In the Gaussian-equivalent model (an assumption on the estimator, stated in
+docs/lower_bound.md section 3) :math:`\tilde G = \mu_\pi + \Xi`,
 :math:`\Xi \sim \mathcal N(0, \bar K/N)` (exact mean and fact-table-averaged covariance of
 eq. 7.6), every one of the at most :math:`r_u r_f` signal directions,
 :math:`r_u = \min(d, V-1)`, :math:`r_f = \min(\mathrm{width}, V-1)`, has signal-to-noise
@@ -10,7 +11,9 @@ ratio at most :math:`N/((V-1)L-1)` (eqs. 7.9-7.10), so the information is at mos
 :math:`\frac{r_u r_f}{2}\log(1 + N/((V-1)L-1))` (7.11).  Fano's inequality over
 permutations with Hamming distortion (7.13) turns this into a minimal N for accuracy
 :math:`\tau` (7.15), combined with the unconditional coupon-collector bound (7.14, 7.16).
-Derivations: docs/lower_bound.md.  Nothing here is fitted to data.
+Derivations and notation: docs/lower_bound.md (:math:`\rho = (L-1)/V` is ``_mu`` below);
+the decoders of the initial gradient are in simulate/decoder.py.  Nothing here is fitted
+to data.
 """
 from __future__ import annotations
 
@@ -100,10 +103,15 @@ def _config(V, d, L, m, embeddings):
 
 
 def information_bound(V, d, L, N, m=None, embeddings="gaussian") -> float:
-    r"""Upper bound (7.11) on :math:`I(\pi^*; \tilde G \mid E, U, z)` in nats (may be inf).
+    r"""Upper bound (7.11) on :math:`I(\pi^*; \tilde G \mid E, U, z_{\rm trig})` in nats.
 
+    :math:`\frac{r_u r_f}{2}\log\big(1 + \frac{N}{(V-1)L-1}\big)`, ``inf`` at V = 2, L = 1.
     ``m`` selects the attention-MLP model (G is d x m); ``embeddings`` is validated only:
     the bound holds for every embedding law.
+
+    Returns
+    -------
+    float
     """
     V, L, ru, rf = _config(V, d, L, m, embeddings)
     N = check_int("N", N, 1)
@@ -113,7 +121,8 @@ def information_bound(V, d, L, N, m=None, embeddings="gaussian") -> float:
 
 
 def exact_recovery_bound(V, d, L, N, m=None, embeddings="gaussian") -> float:
-    r"""Fano (7.12): upper bound on :math:`P(\hat\pi = \pi^*)` for any estimator of :math:`\tilde G`."""
+    r"""Fano (7.12): upper bound on :math:`P(\hat\pi = \pi^*)` for any estimator of :math:`\tilde G`,
+    :math:`\min\big(1, (I + \log 2)/\log V!\big)` with I of (7.11); a float."""
     I = information_bound(V, d, L, N, m, embeddings)
     return min(1.0, (I + math.log(2)) / float(gammaln(V + 1)))
 
@@ -122,7 +131,20 @@ def fano_accuracy(V, info_nats) -> float:
     r"""Largest expected accuracy compatible with information ``info_nats`` (7.13).
 
     Solves :math:`\log\Gamma(V\alpha + 1) = I + \log(V+1)` for :math:`\alpha` (the largest
-    root; :math:`\log\Gamma(k+1)` is convex, so Jensen applies), capped at 1.
+    root; :math:`\log\Gamma(k+1)` is convex, so Jensen applies; docs/lower_bound.md
+    section 6), capped at 1.
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size (>= 2).
+    info_nats : float
+        Mutual information I >= 0 in nats.
+
+    Returns
+    -------
+    float
+        The accuracy bound in [0, 1].
     """
     V = check_int("V", V, 2)
     if not info_nats >= 0:
@@ -137,7 +159,8 @@ def accuracy_upper_bound(V, d, L, N, m=None, embeddings="gaussian") -> float:
     r"""Largest expected accuracy of any initial-gradient estimator with N samples.
 
     The smaller of the Fano-Hamming bound (7.11 + 7.13, Gaussian-equivalent gradient) and
-    the coupon-collector bound (7.14, exact for any estimator).
+    the coupon-collector bound (7.14, exact for any estimator).  Arguments as in
+    :func:`lower_bound_N`, plus the sample count N; returns a float in [0, 1].
     """
     I = information_bound(V, d, L, N, m, embeddings)
     fano = 1.0 if math.isinf(I) else fano_accuracy(V, I)
@@ -153,6 +176,8 @@ def lower_bound_N(V, d, L, m=None, target=0.9, embeddings="gaussian") -> float:
         I_{req} = \log\Gamma(\tau V+1) - \log(V+1)
 
     (eqs. 7.15-7.17), :math:`r_u = \min(d, V-1)`, :math:`r_f = \min(d \text{ or } m, V-1)`.
+    The Gaussian term holds for estimators of the Gaussian-equivalent gradient, the coupon
+    term for every estimator (docs/lower_bound.md sections 3 and 7).
 
     Parameters
     ----------
@@ -184,12 +209,26 @@ def lower_bound_N(V, d, L, m=None, target=0.9, embeddings="gaussian") -> float:
 def attention_moments(E, U, z_trig, L):
     r"""Exact factors of the gradient moments (7.6) for given embeddings, attention-only.
 
-    Returns a dict with ``B`` (d, d) :math:`= \Sigma_e/L^2`, ``K_R`` (d, d)
-    :math:`= [(L - \frac1{V-1})\Sigma_e + w w^\top]/L^2`, ``Ut`` (d, d)
-    :math:`= \frac1V U P U^\top`, and the energies ``signal`` :math:`= \mathrm{tr}B\,
-    \mathrm{tr}\tilde U/(V-1)` and ``noise_N`` :math:`= \mathrm{tr}K_R\,\mathrm{tr}\tilde U`
-    (noise energy times N), so that :math:`\mathrm{Cov}(\mathrm{vec}\,\mu_\pi) =
-    B/(V-1) \otimes \tilde U` and :math:`\bar K = K_R \otimes \tilde U`.
+    Parameters
+    ----------
+    E, U : array_like, shape (d, V)
+        Token and label embeddings.
+    z_trig : array_like, shape (d,)
+        Trigger vector.
+    L : int
+        Sequence length.
+
+    Returns
+    -------
+    dict
+        With ``B`` (d, d) :math:`= B_f = \Sigma_e/L^2`, ``K_R`` (d, d)
+        :math:`= [(L - \frac1{V-1})\Sigma_e + w w^\top]/L^2`, ``Ut`` (d, d)
+        :math:`= \tilde U = \frac1V U P U^\top`, and the energies ``signal``
+        :math:`= \mathrm{tr}B_f\,\mathrm{tr}\tilde U/(V-1)` (7.7 before averaging over
+        embeddings) and ``noise_N`` :math:`= \mathrm{tr}K_R\,\mathrm{tr}\tilde U` (noise
+        energy times N, 7.8), so that :math:`\mathrm{Cov}(\mathrm{vec}\,\mu_\pi) =
+        B_f/(V-1) \otimes \tilde U` and :math:`\bar K = K_R \otimes \tilde U`; here
+        :math:`\Sigma_e = \frac1V E P E^\top`, :math:`w = z_{\rm trig} + L\bar e`.
     """
     E, U = np.asarray(E, float), np.asarray(U, float)            # (d, V), (d, V)
     z = np.asarray(z_trig, float)                                 # (d,)

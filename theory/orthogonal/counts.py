@@ -1,10 +1,12 @@
 r"""T6, count level: localization and recall of a token given its training count
-(docs/orthogonal.md, sections 2-4).
+(docs/orthogonal.md, sections 0 and 3).
 
 With orthonormal vectors every step-3 logit is an integer count (eq. 6.2).  This module
-turns the step-2 score profile of :mod:`theory.orthogonal.terms` into the localization
+turns the step-2 score profile :math:`a(n)`, the variance :math:`\sigma^2(n)` and the
+trigger moments of :mod:`theory.orthogonal.terms` (eqs. 6.7-6.14) into the localization
 probability of a token with c training samples (eq. 6.18) and the recall of such a token
-against the maximum of the rival counts (eqs. 6.1, 6.19-6.20).
+against the maximum of the rival counts (eqs. 6.1, 6.19-6.20).  The law of the number D of
+distinct noise tokens is :func:`theory.occupancy.occupancy` (eq. 2.35).
 """
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ _EXACT_COST = 1e7          # largest (counts x nodes x FFT length) for the exact
 
 
 def support(N: int, p: float, k: float = 12.0) -> np.ndarray:
-    """Integers carrying all but ~1e-30 of Bin(N, p): 0 .. mean + k sd + 8."""
+    """Integers carrying all but ~1e-30 of Bin(N, p): 0 .. mean + k sd + 8, shape (K,)."""
     return np.arange(0, int(min(N, N * p + k * np.sqrt(N * p + 1.0) + 8)) + 1)
 
 
 def _credit(lt, eq, m):
-    r"""Eq. 6.1 for m iid rivals: :math:`((lt+eq)^{m+1} - lt^{m+1})/((m+1)\,eq)`, stable."""
+    r"""Eq. 6.1 for m iid rivals: :math:`((P_<+P_=)^{m+1} - P_<^{m+1})/((m+1)P_=)`, stable
+    as :math:`P_= \to 0`; ``lt``, ``eq`` broadcast together, the result has their shape."""
     lt, eq = np.broadcast_arrays(np.asarray(lt, float), np.asarray(eq, float))
     out = lt ** m                                                  # eq -> 0 limit
     big = eq > 1e-12
@@ -37,13 +40,13 @@ def _credit(lt, eq, m):
 
 
 def _localization_table(V: int, N: int, L: int, counts) -> np.ndarray:
-    r"""Eq. 6.18 per node: P(localized | c, A node, R node), shape (g, g) + counts.shape.
+    r"""Eq. 6.18 per node: :math:`p(c \mid A, R)`, shape (g, g) + counts.shape.
 
     Margins :math:`A + a(c) + \sigma(c)R - a(n_t) - \sigma(n_t)R_t` against the D distinct
-    noise tokens (occupancy law of :func:`theory.localization.occupancy`), :math:`n_t`
-    binomial, :math:`R_t` standard normal; nodes of :math:`A\sim\mathcal N(\mathbb E A,
-    \mathrm{Var} A)` (eqs. 6.8, 6.14) and of the test token's own :math:`R`.  A noise
-    token equal to x needs A > 0.
+    noise tokens (law :func:`theory.occupancy.occupancy`, eq. 2.35), :math:`n_t`
+    binomial, :math:`R_t` standard normal; axis 0 runs over the nodes of
+    :math:`A\sim\mathcal N(\mathbb E A, \mathrm{Var} A)` (eqs. 6.8, 6.14), axis 1 over those
+    of the test token's own :math:`R`.  A noise token equal to x needs A > 0.
     """
     counts = np.asarray(counts, dtype=float)
     ns = support(N, 1.0 / V)
@@ -67,7 +70,22 @@ def _localization_table(V: int, N: int, L: int, counts) -> np.ndarray:
 
 
 def localization_by_count(V: int, N: int, L: int, counts) -> np.ndarray:
-    """P(a test sequence of a token with ``counts`` training samples is localized) (eq. 6.18)."""
+    r"""Localization probability of a test sequence whose token has c training samples.
+
+    Eq. 6.18 averaged over the trigger score A and the token's own fluctuation R.
+
+    Parameters
+    ----------
+    V, N, L : int
+        Vocabulary, training samples, sequence length.
+    counts : array_like, any shape
+        Training counts c of the test token.
+
+    Returns
+    -------
+    ndarray, same shape as ``counts``
+        :math:`\mathbb E_{A,R}\, p(c \mid A, R)` (all ones at L = 1).
+    """
     counts = np.asarray(counts, dtype=float)
     if L == 1:
         return np.ones_like(counts)
@@ -75,22 +93,25 @@ def localization_by_count(V: int, N: int, L: int, counts) -> np.ndarray:
 
 
 def _thinning(ploc):
-    """Matrix (K, K): P(c' = j | label count k) = Bin(j; k, p(k)) (eq. 6.19)."""
+    r"""Thinning matrix, shape (K, K): :math:`P(c' = j \mid n = k) = \mathrm{Bin}(j; k, p(k))` (eq. 6.19)."""
     ks = np.arange(ploc.size)
     return stats.binom.pmf(ks[None, :], ks[:, None], ploc[:, None])
 
 
 def _rival_law(V, N, c, thin):
-    """Law of a wrong label's localized count c'_k given c_x = c (eq. 6.19), shape (K,)."""
+    r"""Law :math:`\psi` of a rival's localized count given :math:`c_x = c` (eq. 6.19), shape (K,)."""
     return stats.binom.pmf(np.arange(thin.shape[0]), N - c, 1.0 / (V - 1)) @ thin
 
 
 def _exact_credit(V, N, c, j, ploc):
-    r"""Eq. 6.20: E[1/(1+J); all rivals <= j] for the exact multinomial of the V-1 rivals.
+    r"""Eq. 6.20: :math:`\mathbb E[1/(1+J);\ \text{no rival} > j]` for the exact multinomial
+    of the V-1 rivals.
 
-    Poissonise the rivals' label counts (iid Poisson(n/m)), thin each by ploc, and condition
-    on their sum n = N - c by extracting the coefficient of :math:`s^n` from the m-th power
-    of the generating function (FFT, no aliasing), one Gauss-Legendre node per tie weight u.
+    Poissonise the rivals' label counts (iid :math:`\mathrm{Poisson}(n/(V-1))`, ``mm = V-1``),
+    thin each by ``ploc`` (shape (K,)), and condition on their sum :math:`n = N - c` by
+    extracting the coefficient of :math:`s^n` from the (V-1)-th power of
+    :math:`g_< + \xi g_=` (FFT, no aliasing); Gauss-Legendre nodes in the tie weight
+    :math:`\xi` (code ``u``).  Returns a float.
     """
     mm, n = V - 1, N - c
     lam = n / mm
@@ -113,7 +134,7 @@ def _exact_credit(V, N, c, j, ploc):
 
 
 def _perfect_recall(V, N, cs, pc, exact):
-    """E[credit | c] with every sample localized (eq. 6.1 or the exact eq. 6.20)."""
+    """E[credit | c] with every sample localized (eq. 6.1 or the exact eq. 6.20), shape (C,)."""
     if exact:
         return np.array([_exact_credit(V, N, c, 2 * c, np.ones(len(cs))) if w > 1e-14 else 0.0
                          for c, w in zip(cs, pc)])
@@ -127,13 +148,31 @@ def _perfect_recall(V, N, cs, pc, exact):
 def recall_by_count(V: int, N: int, L: int, exact: bool | None = None):
     r"""Test-token counts and the localized accuracy per trigger node (eqs. 6.19-6.20).
 
-    Returns ``cs`` (C,), ``pc`` (C,) its binomial law, ``p`` (g, C) = P(localized | c, A),
-    ``w`` (g,) weights of the nodes of the common trigger score A and ``acc`` (g, C) =
-    E[localized x credit | c, A].  Given A and the test token's own score fluctuation R,
-    its training samples localize with the same probability p(c | A, R) as its test
-    sequence (they face the same scores), so :math:`c' \sim \mathrm{Bin}(c, p(c|A,R))`;
-    each rival's count is thinned with its own p(n | A) averaged over its R.  Rivals are
-    iid thinned binomials, or the exact multinomial (eq. 6.20) where all is localized.
+    Given A and the test token's own score fluctuation R, its training samples localize
+    with the same probability :math:`p(c \mid A, R)` as its test sequence (they face the
+    same scores), so :math:`c' \sim \mathrm{Bin}(c, p(c \mid A, R))`; each rival's count is
+    thinned with its own :math:`p(n \mid A)` averaged over its R.  Rivals are iid thinned
+    binomials, or the exact multinomial (eq. 6.20) where all is localized.
+
+    Parameters
+    ----------
+    V, N, L : int
+        Vocabulary, training samples, sequence length.
+    exact : bool or None
+        Use eq. 6.20 where everything is localized; None decides by cost.
+
+    Returns
+    -------
+    cs : ndarray, shape (C,)
+        Test-token counts c.
+    pc : ndarray, shape (C,)
+        Their law :math:`\mathrm{Bin}(c; N, 1/V)`.
+    p : ndarray, shape (g, C)
+        :math:`\mathbb E_R\, p(c \mid A, R)` at the g nodes of A (shape (1, C) at L = 1).
+    w : ndarray, shape (g,)
+        Weights of the nodes of the common trigger score A.
+    acc : ndarray, shape (g, C)
+        :math:`\mathbb E_R[p(c \mid A, R)\, \mathbb E_{c'}\mathrm{credit}(c')]`.
     """
     cs = support(N, 1.0 / V)
     pc = stats.binom.pmf(cs, N, 1.0 / V)

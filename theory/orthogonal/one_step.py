@@ -1,9 +1,9 @@
 r"""T6, one-step model: accuracy of :math:`W_V^{(1)}` under uniform attention, orthogonal case.
 
 With orthonormal vectors the one-step logits are co-occurrence counts (eq. 6.15):
-:math:`F_k = n_k + \sum_{i<L} C_{k t_i}` for a test sequence :math:`t_0..t_{L-1}`, C the
-label-token co-occurrence counts over all L positions of the training samples
-(docs/orthogonal.md section 5).
+:math:`F_k = n_k + \sum_{i<L} C_{k t_i}` for a test sequence :math:`t_0, \dots, t_{L-1}`, C
+the label-token co-occurrence counts over all L positions of the training samples
+(docs/orthogonal.md section 1, "One-step logits").
 """
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ __all__ = ["orthogonal_one_step_accuracy"]
 
 
 def _compound_law(mean_per_slot, mult):
-    r"""Window ``(lo, pmf)`` of :math:`\sum_j j\,\mathrm{Poisson}(\text{mean\_per\_slot}\,
-    \text{mult}_j)`: noise co-occurrences of a label with a test sequence holding
-    :math:`\text{mult}_j` distinct tokens of multiplicity j (eq. 6.16)."""
+    r"""Window ``(lo, pmf)`` of :math:`G_k = \sum_r r\,\mathrm{Poisson}(n_k\rho\,\bar o_r)`.
+
+    Noise co-occurrences of a label with a test sequence holding :math:`\bar o_r`
+    (``mult[r]``, shape (R,)) distinct tokens of multiplicity r (eq. 6.16);
+    ``mean_per_slot`` is :math:`n_k\rho`.  ``pmf`` has shape (W,) and starts at ``lo``.
+    """
     mean = mean_per_slot * np.arange(len(mult)) @ mult
     sd = np.sqrt(mean_per_slot * np.arange(len(mult)) ** 2 @ mult)
     lo, hi = int(max(0, mean - 14 * sd - 5)), int(mean + 14 * sd + 6)
@@ -43,14 +46,26 @@ def _compound_law(mean_per_slot, mult):
 def orthogonal_one_step_accuracy(V: int, N: int, L: int) -> float:
     r"""Eq. 6.21: accuracy of :math:`W_V^{(1)}` under uniform attention (orthogonal case).
 
-    Label k scores :math:`F_k = n_k(1 + m_k) + G_k` (eq. 6.15): :math:`m_k` occurrences of
-    its token in the test sequence and :math:`G_k = \sum_t o_t M_{kt}` its noise
-    co-occurrences with the test tokens (o: multiplicities), compound Poisson with mean
-    :math:`n_k\rho L` and variance :math:`n_k\rho\,\mathbb E\sum_t o_t^2` (eq. 6.16),
-    :math:`\rho=(L-1)/V`.  The correct label has :math:`m = 1 + \mathrm{Bin}(L-1, 1/V)`;
-    the D distinct noise tokens (occupancy law) make D iid rivals with :math:`m\ge1`, each
-    a mixture over its multiplicity j (zero-truncated Bin(L-1, 1/V) weights); the other
-    V-1-D have m = 0; ties split (eq. 6.1 per class).  Counts binomial (N, 1/V).
+    Label k scores :math:`F_k = n_k(1 + o_{x_k}) + G_k` (eq. 6.15): :math:`o_{x_k}`
+    occurrences of its token in the test sequence and :math:`G_k = \sum_t o_t M_{kt}` its
+    noise co-occurrences with the test tokens (:math:`o_t`: multiplicities), compound
+    Poisson with mean :math:`n_k\rho L` and variance :math:`n_k\rho\,\mathbb E\sum_t o_t^2`
+    (eq. 6.16), :math:`\rho=(L-1)/V`.  The correct label has
+    :math:`o_x = 1 + o^*`, :math:`o^* \sim \mathrm{Bin}(L-1, 1/V)`; the D distinct noise
+    tokens (:func:`theory.occupancy.occupancy`, eq. 2.35) make D iid rivals with
+    :math:`o_{x_k}\ge1`, each a mixture over its multiplicity r (zero-truncated
+    Bin(L-1, 1/V) weights); the other V-1-D have :math:`o_{x_k} = 0`; ties split (eq. 6.1
+    per class).  Counts binomial (N, 1/V).
+
+    Parameters
+    ----------
+    V, N, L : int
+        Vocabulary, training samples, sequence length.
+
+    Returns
+    -------
+    float
+        Expected accuracy of the step-1 weights under uniform attention.
     """
     if L == 1:                                                   # uniform = hard attention
         cs, pc, _, _, acc = recall_by_count(V, N, 1)

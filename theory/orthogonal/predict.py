@@ -2,10 +2,12 @@ r"""T6: predicted early-phase accuracy with orthonormal embeddings (docs/orthogo
 
 With the 2V+2 vectors orthonormal, the step-3 logits are integer counts (eq. 6.2): a test
 sequence attending :math:`e_x + z_{trig}` scores the correct label :math:`2c'_x` and a
-wrong label :math:`k = \pi(x'')` scores :math:`c'_{x''}`, with :math:`c'` the number of
+wrong label :math:`k = \pi^*(x'')` scores :math:`c'_{x''}`, with :math:`c'` the number of
 *localized* training samples of a token.  Step 2 (eqs. 6.3-6.14) decides localization
 through a token-score profile :math:`a(n)` of the label count n, a token-specific Gaussian
 spread :math:`\sigma(n)` and a common trigger score :math:`A`.  Nothing depends on d.
+The per-count pieces live in :mod:`theory.orthogonal.counts` and
+:mod:`theory.orthogonal.one_step`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ __all__ = ["predict_orthogonal", "critical_N_orthogonal"]
 
 
 def _terms(V, N, L):
-    """Term sizes (standard deviations in margin units) and the dominant one."""
+    """Term sizes (standard deviations in margin units) as a dict name -> float, and the
+    name of the largest; read-out terms relative to the mean margin N/V, step-2 terms
+    relative to E A (eq. 6.8)."""
     nb = N / V
     out = {"readout.count_fluctuation": float(np.sqrt(5 * nb * (1 - 1 / V))) / nb,
            "readout.max_of_counts": float(np.sqrt(2 * np.log(V - 1) * nb)) / nb}
@@ -49,7 +53,8 @@ def predict_orthogonal(V, N, d, L) -> dict:
     Returns
     -------
     dict
-        ``accuracy`` (eq. 6.22), ``localization`` (test, eq. 6.18 averaged over c),
+        ``accuracy`` (eq. 6.22), ``localization`` (test sequences, eq. 6.18 averaged over
+        A, R and c: :math:`\bar p`),
         ``recall`` (accuracy among localized test sequences), ``one_step_accuracy``
         (eq. 6.21), ``terms`` (name -> standard deviation in margin units; read-out terms
         relative to the mean margin N/V, step-2 terms relative to E A), ``regime`` (largest
@@ -75,7 +80,26 @@ def predict_orthogonal(V, N, d, L) -> dict:
 
 
 def critical_N_orthogonal(V, L, target: float = 0.9, N_max: int = 10**7) -> float:
-    """Smallest N with predicted accuracy >= target (bisection in N; inf if none <= N_max)."""
+    r"""Smallest N with predicted accuracy (eq. 6.22) >= target, orthonormal embeddings.
+
+    Starts from the Gaussian law (6.17), :math:`V(\sqrt{2\ln V} + 2\zeta_\tau)^2`, doubles
+    until the target is met and bisects to 0.5 % in N.  d does not enter (evaluated at
+    d = 2V+2).
+
+    Parameters
+    ----------
+    V, L : int
+        Vocabulary and sequence length.
+    target : float
+        Target accuracy :math:`\tau \in (0, 1)`.
+    N_max : int
+        Largest N tried.
+
+    Returns
+    -------
+    float
+        The critical N, or ``inf`` if none <= N_max reaches the target.
+    """
     cfg = check_config(V, 2 * V + 2, L, embeddings="orthogonal")
     V, L = cfg["V"], cfg["L"]
     target = check_fraction("target", target)

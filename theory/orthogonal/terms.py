@@ -1,17 +1,23 @@
 r"""T6 formulas: the early-phase theory when the 2V+2 vectors are orthonormal.
 
 Every cross inner product vanishes, so after step 1 every quantity of the model is a
-polynomial in sample counts (docs/orthogonal.md).  Notation: :math:`\bar n = N/V`,
-:math:`a = 1 - 1/V`, :math:`\lambda = N(L-1)/V` (noise occurrences of one token),
-:math:`\mu_n = n(L-1)/V` (noise occurrences of token t inside the n samples of its own label),
-n the count of the label of a token (binomial :math:`(N, 1/V)`), c that of the test token.
+polynomial in sample counts (docs/orthogonal.md, whose notation table this module follows).
+Notation: :math:`\bar n = N/V` (code ``nb``), :math:`1 - 1/V` (``a1``),
+:math:`\rho = (L-1)/V` (``rho``), :math:`\lambda = N\rho` (``lam``, mean noise occurrences
+of one token), :math:`n\rho` (``mu(n)``, noise occurrences of token t inside the n samples
+of its own label); ``n`` is the count of the label of a token (binomial :math:`(N, 1/V)`),
+``c`` that of the test token; ``lt``, ``eq`` are the probabilities :math:`P_<`, :math:`P_=`
+that one rival is below / tied with the correct label.
 
-Step-2 scores (eq. 6.3, exact): token t scores
-:math:`w_t = Q_t + n_{y_t}\nu_{y_t} - \frac1L\sum_m c_{m,t}\beta_m` and the trigger
-:math:`A = \sum_y n_y(C_{y x_y} - T_{x_y}/V + \nu_y) - \frac1L\sum_m\beta_m` with
-:math:`Q_t = \sum_y (C_{yt} - T_t/V)^2`, :math:`\beta_m = \sum_s c_{m,s}(C_{y_m s} - T_s/V)
-+ \nu_{y_m}`, C the label-token co-occurrence counts, T the token totals,
-:math:`\nu_y = n_y - \bar n`.
+Step-2 scores (docs/orthogonal.md eq. 6.3, exact): token t scores
+:math:`w_t = Q_t + n_{y_t}\nu_{y_t} - \frac1L\sum_j o_{j,t}\beta_j` and the trigger
+:math:`A = \sum_y n_y(C_{y x_y} - T_{x_y}/V + \nu_y) - \frac1L\sum_j\beta_j` with
+:math:`Q_t = \sum_y (C_{yt} - T_t/V)^2`, :math:`\beta_j = \sum_s o_{j,s}(C_{y_j s} - T_s/V)
++ \nu_{y_j}`, where j indexes training samples, :math:`o_{j,t}` is the multiplicity of
+token t in sample j, C the label-token co-occurrence counts, T the token totals and
+:math:`\nu_y = n_y - \bar n`.  Equations (6.4)-(6.14) are moments of these scores under
+Poisson cells (docs/orthogonal.md section 2); (6.15)-(6.16) the one-step logits (section 1);
+(6.17) the Gaussian law for the maximum of the counts (section 4).
 """
 from __future__ import annotations
 
@@ -29,7 +35,8 @@ mu = lambda k: k * (L - 1) / V                              # noqa: E731
 
 
 def _expect(poly_in_n):
-    """E over n ~ Bin(N, 1/V) of a polynomial of degree <= 2 in n (moments nb, nb^2 + var)."""
+    r"""Expectation over :math:`n \sim \mathrm{Bin}(N, 1/V)` of a polynomial of degree <= 2
+    in n, using :math:`\mathbb E n = \bar n` and :math:`\mathbb E n^2 = \bar n^2 + \mathrm{Var}\,n`."""
     p = sp.Poly(sp.expand(poly_in_n), n)
     coeffs = {k[0]: v for k, v in p.terms()}
     return coeffs.get(0, 0) + coeffs.get(1, 0) * nb + coeffs.get(2, 0) * (nb**2 + var_n)
@@ -114,7 +121,20 @@ CRITICAL_N = formula(
 
 
 def score_moments(V_, N_, L_, counts):
-    """a(n) (eq. 6.7) and total token-specific variance sigma^2(n) (eqs. 6.9-6.13) at ``counts``."""
+    r"""Score profile :math:`a(n)` (eq. 6.7) and token-specific variance :math:`\sigma^2(n)`.
+
+    Parameters
+    ----------
+    V_, N_, L_ : int
+        Vocabulary, training samples, sequence length.
+    counts : float or ndarray, shape (K,)
+        Label counts n at which to evaluate.
+
+    Returns
+    -------
+    a, var : ndarray, shape (K,) (or scalars)
+        :math:`a(n)` and :math:`\sigma^2(n)`, the sum of eqs. 6.9-6.13.
+    """
     kw = dict(V=V_, N=N_, L=L_, n=counts)
     var = sum(f.at(kw) for f in VAR_TERMS.values())
     return PROFILE(**kw), var
