@@ -1,22 +1,24 @@
 r"""T2: predicted localization after step 2 (gaussian embeddings, attention-only, early-phase limit).
 
-In the limit, :math:`q = W_{KQ}^{(1)\top} z_{eos}` points along
-:math:`q = \frac1{NL}\sum_n L C_n\,\tilde v_{x_n}` (eq. 2.A of docs/localization.md) and a
+In the limit the step-2 query direction :math:`q\propto W_{KQ}^{(2)\top} z_{\rm eos}` points along
+:math:`q = \frac1{NL}\sum_n L\Gamma_n\,\tilde v_{x_n}` (eq. 2.A of docs/localization.md;
+:math:`\Gamma_n` the within-sample covariance, :math:`\tilde v_x` the step-1 memory) and a
 sequence is localized when its informative score :math:`A + s_x` strictly beats the
 :math:`L-1` noise scores :math:`s_{t_j}`.  Given the trigger score :math:`A` and the spread
 :math:`\sigma` of the token scores, the :math:`L-1` noise draws hit :math:`D` distinct
-vocabulary tokens (occupancy law, eq. 2.35) whose scores are independent
-:math:`\mathcal N(0,\sigma^2)` around the centred profile, so
+vocabulary tokens (occupancy law :math:`\varpi_D`, eq. 2.35, :mod:`theory.occupancy`) whose
+scores are independent :math:`\mathcal N(0,\sigma^2)` around the centred profile, so
 
 .. math::
-    P(\text{loc}\mid A,\sigma) = \mathbb E_{g}\sum_D \pi_D\Big[\tfrac DV\,[A>0]\,p^{D-1}
-        + \big(1-\tfrac DV\big)p^{D}\Big],\qquad p = \Phi(A/\sigma + g),   \tag{2.38}
+    P(\text{loc}\mid A,\sigma) = \mathbb E_{\zeta}\sum_D \varpi_D\Big[\tfrac DV\,[A>0]\,b^{D-1}
+        + \big(1-\tfrac DV\big)b^{D}\Big],\qquad b = \Phi(A/\sigma + \zeta),   \tag{2.38}
 
-and :math:`A = \mathbb E[A\mid r,g,h] + C` with the common term :math:`C` Gaussian.  The
-localization probability integrates (2.38) over :math:`r=\|z_{trig}\|^2\sim\chi^2_d/d`, the
+with :math:`\zeta\sim\mathcal N(0,1)` the test token's own standardised score, and
+:math:`A = \mathbb E[A\mid r,g,h] + C` with the common term :math:`C` Gaussian.  The
+localization probability integrates (2.38) over :math:`r=\|z_{\rm trig}\|^2\sim\chi^2_d/d`, the
 scale variables :math:`g, h, X` (gamma laws with the variances of eqs. 2.31-2.33) and
-:math:`C` (eq. 2.39).  Training samples use the same law shifted by eq. 2.34 and widened
-by eqs. 2.36-2.37.
+:math:`C` (eq. 2.39), with the quadrature rules of :mod:`theory.quadrature`.  Training
+samples use the same law shifted by eq. 2.34 and widened by eqs. 2.36-2.37.
 """
 from __future__ import annotations
 
@@ -39,9 +41,12 @@ _KAPPA = np.linspace(-12.0, 48.0, 2401)            # grid of A / sigma for eq. 2
 
 @lru_cache(maxsize=256)
 def _table(V: int, L: int):
-    """Eq. 2.38 averaged over the test token's own score, on the grid ``_KAPPA``.
+    r"""Eq. 2.38 averaged over the test token's own score :math:`\zeta`, on the grid ``_KAPPA``
+    of :math:`A/\sigma`.
 
-    Returns two arrays (own token x allowed among the noise draws: A > 0, resp. A <= 0).
+    Returns two arrays of shape ``_KAPPA.shape``: the localization probability for
+    :math:`A > 0` (the test token may also be among the noise draws) and for :math:`A \le 0`
+    (only the draws without it count).
     """
     pi = occupancy(V, L)
     Dv = np.arange(pi.size)
@@ -54,6 +59,8 @@ def _table(V: int, L: int):
 
 
 def _nodes(V, N, d, L):
+    r"""Gamma-law quadrature of :math:`r, g, h, X` (eqs. 2.31-2.33): ``np.ix_`` grids of shapes
+    (10,1,1,1), (1,6,1,1), (1,1,6,1) (or (1,1,1,1) for N = 1), (1,1,1,6) and the product weights."""
     r, wr = gamma_nodes(2.0 / d, 10)               # r = chi2_d / d
     g, wg = gamma_nodes(float(T.VAR_G(V=V, N=N, d=d)), 6)
     h, wh = (gamma_nodes(float(T.VAR_H(V=V, N=N)), 6) if N > 1 else (np.ones(1), np.ones(1)))
@@ -64,7 +71,11 @@ def _nodes(V, N, d, L):
 
 
 def _probability(V, L, EA, s2, vA, w):
-    """Integrate eq. 2.38 over the common term C (eq. 2.39) and the quadrature weights ``w``."""
+    r"""Integrate eq. 2.38 over the common term :math:`C` (eq. 2.39) and the weights ``w``.
+
+    ``EA`` (mean trigger score), ``s2`` (sum of token variances), ``vA`` (variance of
+    :math:`C`) and ``w`` share one shape; :math:`\sigma^2 = s_2/(1-1/V)`.  Returns a float.
+    """
     sig = np.sqrt(s2 / (1.0 - 1.0 / V))
     tab_pos, tab_neg = _table(V, L)
     cx, cw = np.polynomial.hermite_e.hermegauss(24)
@@ -121,6 +132,7 @@ def localization(V, N, d, L):
         sample; ``signal``: mean margin :math:`\mathbb E A` (eq. 2.11); ``terms``: dict term
         name -> standard deviation of that term in the margin informative-minus-noise
         position (``token.*`` eqs. 2.13-2.25, ``common.*`` 2.26-2.30, ``scale.*`` 2.31-2.32),
+        averaged over :math:`r` at :math:`g = h = X = 1`,
         in the units of ``signal``.  Scalars for scalar input, else arrays of the broadcast
         shape (``terms`` values likewise).
 

@@ -1,21 +1,25 @@
-r"""Named terms of the attention-score margin after step 2 (docs/localization.md, eqs. 2.1-2.34).
+r"""Named terms of the attention-score margin after step 2 (docs/localization.md, eqs. 2.1-2.37).
 
 After step 2 of the early-phase limit the query direction is
-:math:`q = \alpha z_{trig} + \sum_t w_t \eta_t` with :math:`\eta_t = e_t - \bar e`, and a test
-position holding token :math:`t` scores :math:`s_t = q^\top\eta_t`, the informative position
-:math:`A + s_x` with the trigger score :math:`A = q^\top z_{trig}` (the common :math:`\bar e`
+:math:`q = \alpha z_{\rm trig} + \sum_t w_t \tilde e_t` with :math:`\tilde e_t = e_t - \bar e`, and a
+test position holding token :math:`t` scores :math:`s_t = q^\top\tilde e_t`, the informative position
+:math:`A + s_x` with the trigger score :math:`A = q^\top z_{\rm trig}` (the common :math:`\bar e`
 part cancels from every margin).  This module registers, as sympy expressions, the mean of
 :math:`A` ("signal") and the variance of every named term, conditional on
 
-* ``r``  :math:`= \|z_{trig}\|^2` (law :math:`\chi^2_d/d`),
-* ``g``  the label-frequency scale of the self-sample family (mean 1, eq. 2.30),
-* ``h``  the same-label pair-count scale of the pair family (mean 1, eq. 2.31),
-* ``X``  the spread of the mean-direction profile across tasks (mean 1, eq. 2.32).
+* ``r``  :math:`= \|z_{\rm trig}\|^2` (law :math:`\chi^2_d/d`),
+* ``g``  the label-frequency scale of the self-sample family (mean 1, variance eq. 2.31),
+* ``h``  the same-label pair-count scale of the pair family (mean 1, variance eq. 2.32),
+* ``X``  the spread of the mean-direction profile across tasks (mean 1, squared coefficient
+  of variation eq. 2.33).
 
 Token-level variances (``token.*``) are per-token score variances
 :math:`\mathbb E\,\tfrac1V\sum_t s_t^2` (units of :math:`q`); common variances
-(``common.*``) are variances of :math:`A` itself.  All symbols are scalars or broadcasting
-arrays; nothing here is fitted to simulation output.
+(``common.*``) are variances of :math:`A` itself.  In the code ``a`` is :math:`1 - 1/V`, ``m``
+is :math:`V_\perp = V - 1` (the rank of the centred token cloud, not the MLP width), ``nb``
+and ``n1`` are :math:`\bar n = N/V` and :math:`\bar n_1 = (N-1)/V`, ``io`` is
+:math:`\iota = 1 + V/d`, ``c1`` and ``u`` are :math:`c_1` and :math:`c_2` of the doc.  All symbols
+are scalars or broadcasting arrays; nothing here is fitted to simulation output.
 """
 from __future__ import annotations
 
@@ -29,16 +33,16 @@ D = sp.Symbol("D", integer=True, nonnegative=True)
 _i = sp.Symbol("i", integer=True, nonnegative=True)
 
 a = 1 - 1 / V                      # E||eta_t||^2 and E kappa_xx
-m = V - 1                          # rank of the centred token cloud
+m = V - 1                          # V_perp: rank of the centred token cloud (not the MLP width)
 nb = N / V                         # expected informative count of a token
 n1 = (N - 1) / V                   # expected count of the *other* samples of one label
 io = 1 + V / d                     # interference factor: E[W^2] = (1 + V/d) Pi
 S = N * L
 c1 = (L - 1) / (L**2 * V)          # per-label weight of the population profile
-u = (L - 1) / (L * S)              # per-sample weight of one informative position
+u = (L - 1) / (L * S)              # c_2: per-sample weight of one informative position
 
 # --- Gram moments of the centred token cloud (Wishart traces), eqs. 2.1-2.5 ---------------
-W1 = formula("localization.tr_W1", "2.1", m, "E tr W, W = eta^T eta (V x V)")
+W1 = formula("localization.tr_W1", "2.1", m, "E tr W, W = Etilde^T Etilde (V x V)")
 W2 = formula("localization.tr_W2", "2.2", m * (d + m + 1) / d, "E tr W^2")
 W3 = formula("localization.tr_W3", "2.3",
              m * (d**2 + m**2 + 3 * d * m + 3 * d + 3 * m + 4) / d**2, "E tr W^3")
@@ -48,7 +52,7 @@ W4 = formula("localization.tr_W4", "2.4",
 W21 = formula("localization.tr_W2W1", "2.5", m * (d + m + 1) * (d * m + 4) / d**2,
               "E tr W^2 tr W")
 w1, w2, w3, w4, w21 = (f.expr for f in (W1, W2, W3, W4, W21))
-tau1, tau2 = w1 / V, w2 / V**2     # E tr Sigma_eta^k, Sigma_eta = W-spectrum / V
+tau1, tau2 = w1 / V, w2 / V**2     # M_k = E tr Sigma_e^k, Sigma_e = Etilde Etilde^T / V
 
 # --- coefficients of the population profile, eqs. 2.6-2.10 -------------------------------
 ALPHA_SELF = formula("localization.alpha_self", "2.6", (L - 1) / L**2 * a * r,
@@ -56,11 +60,11 @@ ALPHA_SELF = formula("localization.alpha_self", "2.6", (L - 1) / L**2 * a * r,
 ALPHA_PAIR = formula("localization.alpha_pair", "2.7", (L - 1) / L**2 * a * n1,
                      "trigger coefficient from same-label pairs of samples")
 BETA_SELF = formula("localization.beta_self", "2.8", a * (L - 1) / (L * V),
-                    "coefficient of V Sigma_eta z_trig from the self family")
+                    "coefficient of V Sigma_e z_trig from the self family")
 BETA_PAIR = formula("localization.beta_pair", "2.9", (L - 1) * n1 / (L**2 * V),
-                    "coefficient of V Sigma_eta z_trig from the pair family")
+                    "coefficient of V Sigma_e z_trig from the pair family")
 BETA_MEAN = formula("localization.beta_mean", "2.10", a * (L - 1) / V,
-                    "coefficient of V Sigma_eta ebar (label-mean bias along the mean token)")
+                    "coefficient of V Sigma_e ebar (label-mean bias along the mean token)")
 al_s, al_p, b_s, b_p, b_e = (f.expr for f in (ALPHA_SELF, ALPHA_PAIR, BETA_SELF, BETA_PAIR,
                                               BETA_MEAN))
 alpha = g * al_s + h * al_p
@@ -73,16 +77,16 @@ VAR_ALPHA = formula("localization.var_alpha_task", "2.12",
                     "task-level variance of alpha (trace of kappa and of W kappa)")
 var_alpha = VAR_ALPHA.expr
 
-# --- token-level terms: per-token score variances, eqs. 2.13-2.24 ------------------------
+# --- token-level terms: per-token score variances, eqs. 2.13-2.25 ------------------------
 TOKEN = {
     "trigger_cross": formula(
         "localization.token.trigger_cross", "2.13",
         (r / (d * V)) * (alpha**2 + var_alpha) * w1,
-        "alpha z^T eta_t: trigger cross term"),
+        "alpha z^T etilde_t: trigger cross term"),
     "trigger_coherent": formula(
         "localization.token.trigger_coherent", "2.14",
         (r / (d * V)) * (2 * alpha * beta * w2 + beta**2 * w3),
-        "tokens aligned with z_trig: V beta eta_t^T Sigma_eta z"),
+        "tokens aligned with z_trig: V beta etilde_t^T Sigma_e z"),
     "label_crosstalk": formula(
         "localization.token.label_crosstalk", "2.15",
         (r / (d * V)) * (h**2 * (c1 * n1)**2 / d * (w3 + w21)
@@ -92,12 +96,12 @@ TOKEN = {
     "mean_direction": formula(
         "localization.token.mean_direction", "2.16",
         g**2 * X / (V**2 * d) * (b_e**2 * w3 + c1**2 * L**2 * (2 / d) * V * a**3 * io),
-        "label-mean bias along ebar: V beta_mean eta_t^T Sigma_eta ebar"),
+        "label-mean bias along ebar: V beta_mean etilde_t^T Sigma_e ebar"),
     "token_norms": formula(
         "localization.token.token_norms", "2.17",
         g**2 * io * (c1**2 * (r**2 + L**2 * r / (V * d)) * (2 / d) * a * (1 - 2 / V)
                      + (c1 * a + a * (L - 1)**2 / (L**2 * V))**2 * (2 / d) * a * (1 - 2 / V)),
-        "population token terms: kappa_tt and ||eta_t||^2 fluctuations"),
+        "population token terms: kappa_tt and ||etilde_t||^2 fluctuations"),
     "token_interference": formula(
         "localization.token.token_interference", "2.18",
         h**2 * io * (c1 * n1)**2 * a**3 * (4 / d + (V + 2) / d**2),
@@ -111,7 +115,7 @@ TOKEN = {
         "localization.token.memory_covariance", "2.20",
         (w4 / (m * V**3)) * V * nb**2 * io * a**2
         * ((L - 1)**2 / (L * S))**2 * (a * L + nb),
-        "memory fluctuation read through the noise covariance Sigma_eta"),
+        "memory fluctuation read through the noise covariance Sigma_e"),
     "noise_tokens": formula(
         "localization.token.noise_tokens", "2.21",
         io * N * (L - 1) * nb * io * a / (V * S**2)
@@ -153,12 +157,12 @@ COMMON = {
     "mean_direction": formula(
         "localization.common.mean_direction", "2.27",
         g**2 * (L - 1)**2 * a**2 * (r / (V * d)) * ((r / L)**2 + 2 * (r / L) * tau1 / d + tau2 / d),
-        "label-mean bias: (L-1) a [(r/L) z^T ebar + z^T Sigma_eta ebar]"),
+        "label-mean bias: (L-1) a [(r/L) z^T ebar + z^T Sigma_e ebar]"),
     "trigger_alignment": formula(
         "localization.common.trigger_alignment", "2.28",
         (beta * V)**2 * r**2 * ((_Etr2 + 2 * tau2) / (d * (d + 2)) - (tau1 / d)**2)
         + h**2 * (c1 * n1 * m)**2 * 2 * r**2 / d**3,
-        "alignment of z_trig with the token cloud: z^T Sigma_eta z"),
+        "alignment of z_trig with the token cloud: z^T Sigma_e z"),
     "memory": formula(
         "localization.common.memory", "2.29",
         r**2 * V * u**2 * (nb**2 + nb * a) * nb * io * a**2 * (r**2 + L * (r + a) / d + L**2 * a / (V * d))
@@ -180,9 +184,9 @@ VAR_H = formula("localization.var_h", "2.32", 2 * a * V / (N * (N - 1)),
 _t3 = d * m * (d**2 + m**2 + 3 * d * m + 3 * d + 3 * m + 4)
 _t6 = sum(c * d**j * m**(7 - j) for j, c in zip(range(1, 7), (1, 15, 50, 50, 15, 1)))
 CV2_X = formula("localization.cv2_mean_direction", "2.33", 2 * _t6 / _t3**2,
-                "squared coefficient of variation of ebar^T Sigma_eta^3 ebar across tasks")
+                "squared coefficient of variation of ebar^T Sigma_e^3 ebar across tasks")
 
-# --- training samples, eq. 2.34 ----------------------------------------------------------
+# --- training samples, eqs. 2.34, 2.36-2.37 ----------------------------------------------------------
 TRAIN_SHIFT = formula(
     "localization.train_shift", "2.34",
     (a / S) * (r * (1 + 1 / d) + 2 * n1 * _gl * (r + a) - 2 * n1 * _gl * (L - 1) / V),
@@ -211,10 +215,24 @@ OCCUPANCY = formula(
 
 
 def terms(V, N, d, L, r=1.0, g=1.0, h=1.0, X=1.0):
-    """Evaluate every named term at given scale variables.
+    r"""Evaluate every named term at given scale variables.
 
-    Returns ``(signal, token, common)``: the mean trigger score (eq. 2.11) and dicts of
-    token-level variances (2.13-2.25) and common variances (2.26-2.30); arrays broadcast.
+    Parameters
+    ----------
+    V, N, d, L : int or float
+        Vocabulary size, training samples, embedding dimension, sequence length.
+    r, g, h, X : float or ndarray
+        :math:`r = \|z_{\rm trig}\|^2` and the scale variables (eqs. 2.31-2.33); arrays of
+        any mutually broadcastable shapes (the quadrature grid uses ``np.ix_`` shapes).
+
+    Returns
+    -------
+    signal : ndarray
+        :math:`\mathbb E[A\mid r,g,h]` (eq. 2.11), broadcast shape of the inputs.
+    token : dict of str to ndarray
+        Per-token score variances ``token.*`` (eqs. 2.13-2.25), same broadcasting.
+    common : dict of str to ndarray
+        Variances of :math:`A` ``common.*`` (eqs. 2.26-2.30), same broadcasting.
     """
     rho = RHO(V=V, d=d, L=L)
     vals = dict(V=V, N=N, d=d, L=L, r=r, g=g, h=h, X=X, rho=rho)

@@ -8,19 +8,21 @@ With :math:`g \sim \mathcal N(0,1)` and the probabilists' Hermite polynomials
     c_i(t,s) = \frac{\mathbb E[\sigma(\sqrt s(t+g))\mathrm{He}_i(g)]}{\sqrt{i!}}
              = \frac{\partial_t^i G_1(t,s)}{\sqrt{i!}},
 
-where :math:`G_k(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^k]` (eq. 5.1; the second form is
+where :math:`G_q(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^q]`, :math:`q = 1,\dots,4` (eq. 5.1; the second form is
 Stein's identity: :math:`\partial_g` and :math:`\partial_t` act alike on a function of
-:math:`t+g`).  Plain coefficients at input variance :math:`v` are :math:`c_i(0, v)` (5.2).
-The activations are piecewise polynomials, so every :math:`G_k` is an exact sympy integral
+:math:`t+g`).  Plain coefficients at input variance :math:`v_{\rm in}` are :math:`c_i(0, v_{\rm in})` (5.2).
+The activations are piecewise polynomials, so every :math:`G_q` is an exact sympy integral
 against the Gaussian: each piece reduces to truncated moments
-:math:`I_j(a) = \int_a^\infty g^j\varphi(g)\,dg`, whose bases :math:`I_0, I_1` are sympy
-integrals and the rest follow by parts, :math:`I_j = a^{j-1}\varphi(a) + (j-1)I_{j-2}` (5.3).
+:math:`I_j(b) = \int_b^\infty g^j\Phi'(g)\,dg` (:math:`\Phi'` the standard normal density),
+whose bases :math:`I_0, I_1` are sympy integrals and the rest follow by parts,
+:math:`I_j = b^{j-1}\Phi'(b) + (j-1)I_{j-2}` (5.3).
 :func:`hermite_coefficients_numeric` is the Gauss-Hermite fallback for any callable.
 
-The dual kernel :math:`k(n_1,n_2,c) = \mathbb E_w[\sigma(w^\top a)\sigma(w^\top b)]`,
-:math:`w\sim\mathcal N(0,I)`, :math:`n_1 = \|a\|^2, n_2=\|b\|^2, c = a^\top b`, is the
-series :math:`\sum_i c_i(0,n_1)c_i(0,n_2)\rho^i`, :math:`\rho = c/\sqrt{n_1n_2}` (5.4), in
-closed form the arc-cosine kernel for ReLU and a polynomial for he2.
+The dual kernel :math:`k(\nu_1,\nu_2,\chi) = \mathbb E_w[\sigma(w^\top a)\sigma(w^\top a')]`,
+:math:`w\sim\mathcal N(0,I)`, :math:`\nu_1 = \|a\|^2, \nu_2=\|a'\|^2, \chi = a^\top a'` (code
+``n1, n2, c``), is the series :math:`\sum_i c_i(0,\nu_1)c_i(0,\nu_2)\rho^i`,
+:math:`\rho = \chi/\sqrt{\nu_1\nu_2}` (5.4), in closed form the arc-cosine kernel for ReLU
+(5.4a) and a polynomial for he2 (5.4b), registered in :mod:`theory.mlp.localization`.
 """
 from __future__ import annotations
 
@@ -71,20 +73,20 @@ def activation_numpy(activation: str):
 
 @lru_cache(maxsize=None)
 def _tail_base(j: int) -> sp.Expr:
-    """:math:`I_j(a)` for j = 0, 1 as a sympy integral against the Gaussian (a is ``t``)."""
+    r""":math:`I_j(b)` for j = 0, 1 as a sympy integral against the Gaussian (b is ``t``)."""
     return sp.simplify(sp.integrate(g ** j * _phi, (g, t, sp.oo)))
 
 
 @lru_cache(maxsize=None)
 def _tail(j: int) -> sp.Expr:
-    r""":math:`I_j(t) = \int_t^\infty g^j\varphi(g)dg`, by parts from the two bases (eq. 5.3)."""
+    r""":math:`I_j(t) = \int_t^\infty g^j\Phi'(g)dg`, by parts from the two bases (eq. 5.3)."""
     if j < 2:
         return _tail_base(j)
     return sp.expand(t ** (j - 1) * _phi.subs(g, t) + (j - 1) * _tail(j - 2))
 
 
 def _moment(j: int, lo, hi) -> sp.Expr:
-    r""":math:`\int_{lo}^{hi} g^j \varphi(g)\,dg` for symbolic or infinite limits."""
+    r""":math:`\int_{lo}^{hi} g^j \Phi'(g)\,dg` for symbolic or infinite limits."""
     def upper(a):
         if a is sp.oo:
             return sp.Integer(0)
@@ -95,7 +97,7 @@ def _moment(j: int, lo, hi) -> sp.Expr:
 
 
 def _piecewise_gauss(activation: str, power: int, arg, weight=sp.Integer(1)) -> sp.Expr:
-    r""":math:`\mathbb E_g[\sigma(\mathrm{arg})^k\, \mathrm{weight}(g)]` for ``arg`` affine in g with
+    r""":math:`\mathbb E_g[\sigma(\mathrm{arg})^q\, \mathrm{weight}(g)]` (q = ``power``) for ``arg`` affine in g with
     positive slope and ``weight`` a polynomial in g, piece by piece through truncated moments."""
     pieces = PIECES[check_choice("activation", activation, tuple(PIECES))]
     a1 = sp.diff(arg, g)
@@ -114,7 +116,7 @@ def _piecewise_gauss(activation: str, power: int, arg, weight=sp.Integer(1)) -> 
 
 @lru_cache(maxsize=None)
 def smoothed(activation: str, power: int = 1) -> sp.Expr:
-    r""":math:`G_k(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^k]` as an exact sympy expression (5.1)."""
+    r""":math:`G_q(t,s) = \mathbb E_g[\sigma(\sqrt s(t+g))^q]` (q = ``power``) as an exact sympy expression (5.1)."""
     power = check_int("power", power, 1)
     return _piecewise_gauss(activation, power, sp.sqrt(s) * (t + g))
 
@@ -132,8 +134,8 @@ def shifted_coefficients(activation: str, order: int):
 
 
 def hermite_coefficients(activation: str, order: int, variance=1) -> tuple:
-    r"""Exact coefficients :math:`c_i = \mathbb E[\sigma(\sqrt v g)\mathrm{He}_i(g)]/\sqrt{i!}`
-    at input variance ``variance`` (eq. 5.2), as sympy numbers, ``order + 1`` of them.
+    r"""Exact coefficients :math:`c_i = \mathbb E[\sigma(\sqrt{v_{\rm in}} g)\mathrm{He}_i(g)]/\sqrt{i!}`
+    at input variance :math:`v_{\rm in}` = ``variance`` (eq. 5.2), as sympy numbers, ``order + 1`` of them.
 
     Each is the Gaussian integral of the definition, done piece by piece (eq. 5.3).
     """
@@ -148,7 +150,7 @@ def hermite_coefficients_numeric(fn, order: int, variance: float = 1.0, shift: f
                                  nodes: int = 400) -> np.ndarray:
     r"""Gauss-Hermite fallback: :math:`c_i` of any vectorised callable ``fn`` (shape (order+1,)).
 
-    Computes :math:`\mathbb E[\mathrm{fn}(\sqrt v(\mathrm{shift}+g))\mathrm{He}_i(g)]/\sqrt{i!}`
+    Computes :math:`\mathbb E[\mathrm{fn}(\sqrt{v_{\rm in}}(\mathrm{shift}+g))\mathrm{He}_i(g)]/\sqrt{i!}`
     with ``nodes`` probabilists' Gauss-Hermite nodes; kinks converge like ``nodes**-1.5``.
     """
     order = check_int("order", order, 0)
@@ -161,11 +163,13 @@ def hermite_coefficients_numeric(fn, order: int, variance: float = 1.0, shift: f
 
 
 def dual_kernel(activation: str, n1, n2, c):
-    r"""Closed-form dual kernel :math:`k(n_1,n_2,c)` (eq. 5.4), broadcasting over arrays.
+    r"""Closed-form dual kernel :math:`k(\nu_1,\nu_2,\chi)` (eqs. 5.4a, 5.4b), broadcasting
+    over arrays ``n1`` :math:`=\nu_1`, ``n2`` :math:`=\nu_2`, ``c`` :math:`=\chi`.
 
-    ReLU: :math:`\frac{\sqrt{n_1n_2}}{2\pi}(\sin\theta + (\pi-\theta)\cos\theta)`,
-    :math:`\cos\theta = c/\sqrt{n_1n_2}` (arc-cosine kernel of degree 1).
-    he2: :math:`\tfrac12[(n_1-1)(n_2-1) + 2c^2]` (Isserlis).
+    ReLU: :math:`\frac{\sqrt{\nu_1\nu_2}}{2\pi}(\sin\theta + (\pi-\theta)\cos\theta)`,
+    :math:`\cos\theta = \chi/\sqrt{\nu_1\nu_2}` (arc-cosine kernel of degree 1).
+    he2: :math:`\tfrac12[(\nu_1-1)(\nu_2-1) + 2\chi^2]` (Isserlis).  Returns an ndarray of
+    the broadcast shape.
     """
     n1, n2, c = (np.asarray(a, dtype=float) for a in (n1, n2, c))
     if check_choice("activation", activation, tuple(PIECES)) == "relu":
@@ -175,7 +179,7 @@ def dual_kernel(activation: str, n1, n2, c):
 
 
 def dual_kernel_series(activation: str, n1: float, n2: float, c, order: int = 12):
-    r"""Dual kernel as the truncated Hermite series :math:`\sum_{i\le order} c_i(0,n_1)c_i(0,n_2)\rho^i` (5.4)."""
+    r"""Dual kernel as the truncated Hermite series :math:`\sum_{i\le order} c_i(0,\nu_1)c_i(0,\nu_2)\rho^i` (5.4), shape of ``c``."""
     c1 = np.array([float(v) for v in hermite_coefficients(activation, order, n1)])
     c2 = np.array([float(v) for v in hermite_coefficients(activation, order, n2)])
     rho = np.asarray(c, dtype=float) / math.sqrt(n1 * n2)
@@ -184,10 +188,11 @@ def dual_kernel_series(activation: str, n1: float, n2: float, c, order: int = 12
 
 @lru_cache(maxsize=None)
 def smoothed_table(activation: str) -> dict:
-    r"""Compiled NumPy functions ``D[(k, j)](t, s)`` of :math:`\partial_t^j G_k(t,s)` (eq. 5.1).
+    r"""Compiled NumPy functions ``D[(q, j)](t, s)`` of :math:`\partial_t^j G_q(t,s)` (eq. 5.1),
+    broadcasting over ``t`` and ``s``.
 
-    Keys: k = 1 with j <= 5 (so :math:`c_j = D[(1,j)]/\sqrt{j!}`), k = 2 with j <= 4, and
-    k = 3 with j <= 1 and k = 4 with j = 0: the raw material of :mod:`theory.mlp_kernel`.
+    Keys: q = 1 with j <= 5 (so :math:`c_j = D[(1,j)]/\sqrt{j!}`), q = 2 with j <= 4, and
+    q = 3 with j <= 1 and q = 4 with j = 0: the raw material of :mod:`theory.mlp.kernel`.
     """
     want = {1: 5, 2: 4, 3: 1, 4: 0}
     out = {}

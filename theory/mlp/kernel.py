@@ -2,23 +2,24 @@ r"""The random-feature kernel after localization: neuron moments (docs/mlp.md, 5
 
 After localization a token x is read through :math:`\varphi_x = \sigma(W_1(e_x + z))/\sqrt m`.
 A neuron :math:`w` (row of :math:`W_1`) enters only through :math:`s = \|w\|^2/d`
-(:math:`\chi^2_d/d`), its trigger projection :math:`t_0 = \sqrt d\,\hat w^\top z`
+(:math:`\chi^2_d/d`), its trigger projection :math:`t = \sqrt d\,\hat w^\top z` (code ``T``)
 (:math:`\approx\mathcal N(0,\zeta)`, :math:`\zeta = \|z\|^2`) and, for a fresh token,
 :math:`w^\top e = \sqrt s\,g`, :math:`g\sim\mathcal N(0,1)` exactly.  So the pre-activation
-is :math:`\sqrt s(t_0 + g)` and every token average is a Hermite coefficient
-:math:`c_i(t_0,s)` of :mod:`theory.hermite`.  Two neurons are coupled by
+is :math:`\sqrt s(t + g)` and every token average is a Hermite coefficient
+:math:`c_i(t,s)` of :mod:`theory.mlp.hermite`.  Two neurons are coupled by
 :math:`\tilde\rho = \hat w^\top\hat w'`, whose law given the projections :math:`\alpha,\alpha'`
-of :math:`\hat w,\hat w'` on a fixed k-dimensional subspace is
-:math:`\alpha\cdot\alpha' + \sqrt{(1-|\alpha|^2)(1-|\alpha'|^2)}\,\eta`,
-:math:`\mathbb E\eta^2 = 1/(d-k)` (eq. 5.5, "pair moments").
+of :math:`\hat w,\hat w'` on a fixed q-dimensional subspace is
+:math:`\alpha\cdot\alpha' + \sqrt{(1-|\alpha|^2)(1-|\alpha'|^2)}\,\tilde\rho^\perp`, with
+:math:`\tilde\rho^\perp` the cosine of the orthogonal parts, :math:`\mathbb E(\tilde\rho^\perp)^2 = 1/(d-q)`
+(eq. 5.5, "pair moments").
 
 The Hoeffding decomposition over tokens, given :math:`W_1, z`, is
-:math:`K_{x'x} = \bar\kappa + \beta_x + \beta_{x'} + P_{x'x}` with
+:math:`K_{x'x} = \bar K + \beta_x + \beta_{x'} + P_{x'x}` with
 :math:`\psi_x = \varphi_x - \mu`, :math:`\mu = \mathbb E_e\varphi`:
-:math:`\bar\kappa = \|\mu\|^2` (5.6), :math:`S_x = \|\psi_x\|^2` (5.7),
+:math:`\bar K = \|\mu\|^2` (5.6, code ``kappa``), :math:`S_x = \|\psi_x\|^2` (5.7),
 :math:`\beta_x = \mu^\top\psi_x` (5.8), :math:`P_{x'x} = \psi_{x'}^\top\psi_x` (5.9).  With
-:math:`C = \mathrm{Cov}_e(\varphi)`: :math:`\mathbb E P^2 = \|C\|_F^2`,
-:math:`\mathrm{Var}\,\beta = \mu^\top C\mu`, each a diagonal (neuron j = l, the **MLP
+:math:`\Sigma_\varphi = \mathrm{Cov}_e(\varphi)`: :math:`\mathbb E P^2 = \|\Sigma_\varphi\|_F^2`,
+:math:`\mathrm{Var}\,\beta = \mu^\top\Sigma_\varphi\mu`, each a diagonal (neuron j = l, the **MLP
 noise**, :math:`O(1/m)`) plus a pair part (the **interference**, :math:`O(1/d)`).
 :func:`conditional_moments` repeats this with the test token held fixed (5.10-5.12).
 """
@@ -45,7 +46,8 @@ _FACT = [math.sqrt(math.factorial(i)) for i in range(6)]
 
 
 def neuron_nodes(d: int, zeta: float, nt: int = 48, ns: int = 5):
-    r"""Flattened nodes of one neuron's :math:`(t_0, s)` and their weights, shapes (nt*ns,)."""
+    r"""Flattened nodes of one neuron's :math:`(t, s)`, :math:`t\sim\mathcal N(0,\zeta)`,
+    :math:`s\sim\chi^2_d/d`, and their weights: three arrays of shape (nt*ns,)."""
     z, wz = normal_nodes(nt)
     sv, ws = chi2_nodes(d, ns, rule="laguerre")
     T = np.repeat(math.sqrt(zeta) * z, ns)
@@ -59,7 +61,7 @@ def kernel_moments(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
     Returns
     -------
     dict of float
-        ``kappa`` :math:`\mathbb E\bar\kappa`; ``S`` :math:`\mathbb E S_x`; ``var_P``,
+        ``kappa`` :math:`\mathbb E\bar K`; ``S`` :math:`\mathbb E S_x`; ``var_P``,
         ``var_beta``, ``var_S``, ``cov_S_beta``; their MLP-noise parts ``*_m`` (the
         :math:`1/m` diagonal) and interference parts ``*_inf``; and
         the constants of the leading-order formulas: ``b1sq`` :math:`\langle c_1^2\rangle`,
@@ -100,16 +102,16 @@ def kernel_moments(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
 
 
 def _mono(a, T, W, zeta):
-    """Trigger-projection monomials of a neuron function: <a>, <a t0>, <a t0^2> (normalised)."""
+    """Trigger-projection monomials of a neuron function: <a>, <a t>/sqrt(zeta), <a t^2>/zeta."""
     return (float(np.sum(W * a)), float(np.sum(W * a * T)) / math.sqrt(zeta),
             float(np.sum(W * a * T ** 2)) / zeta)
 
 
 def _cross(ma, mb, i, d):
     r""":math:`\mathbb E[a(w)b(w')\tilde\rho^i]` to :math:`O(d^{-2})` from the monomials (eq. 5.5),
-    projections on span(z): :math:`\mathbb E[\tilde\rho|\cdot] = t_0t_0'/(d\zeta)`,
-    :math:`\mathbb E[\tilde\rho^2|\cdot] = (t_0t_0')^2/(d\zeta)^2 + (1 - t_0^2/d\zeta)(1-t_0'^2/d\zeta)/(d-1)`,
-    :math:`\mathbb E\tilde\rho^3 \approx 3t_0t_0'/(d^2\zeta)`, :math:`\mathbb E\tilde\rho^4\approx 3/d^2`."""
+    projections on span(z): :math:`\mathbb E[\tilde\rho|\cdot] = tt'/(d\zeta)`,
+    :math:`\mathbb E[\tilde\rho^2|\cdot] = (tt')^2/(d\zeta)^2 + (1 - t^2/d\zeta)(1-t'^2/d\zeta)/(d-1)`,
+    :math:`\mathbb E\tilde\rho^3 \approx 3tt'/(d^2\zeta)`, :math:`\mathbb E\tilde\rho^4\approx 3/d^2`."""
     (a0, a1, a2), (b0, b1, b2) = ma, mb
     if i == 1:
         return a1 * b1 / d
@@ -122,7 +124,7 @@ def _cross(ma, mb, i, d):
 
 def _cross2(ma, mb, i, d):
     r"""As :func:`_cross` for projections on the 2-plane span(z, e_x) (test token fixed):
-    monomials ``(a0, at, ah, att, ath, ahh)`` of :math:`t_0/\sqrt\zeta` and :math:`h_\perp/\sqrt q`."""
+    monomials ``(a0, at, ah, att, ath, ahh)`` of :math:`t/\sqrt\zeta` and :math:`h_\perp/\sqrt{\nu_\perp}`."""
     a0, at, ah, att, ath, ahh = ma
     b0, bt, bh, btt, bth, bhh = mb
     if i == 1:
@@ -136,26 +138,32 @@ def _cross2(ma, mb, i, d):
 
 
 def conditional_moments(activation: str, d: int, m: int, zeta: float, n_e, gamma) -> dict:
-    r"""Kernel seen by one test token x, given :math:`n_e = \|e_x\|^2`, :math:`\gamma = z^\top e_x`
-    (eqs. 5.10-5.12), averaged over :math:`W_1` and the other tokens.
+    r"""Kernel seen by one test token x, given :math:`\nu_e = \|e_x\|^2` (``n_e``),
+    :math:`\epsilon = z^\top e_x` (``gamma``) (eqs. 5.10-5.12), averaged over :math:`W_1` and the other tokens.
 
-    Per neuron the test pre-activation is :math:`\sqrt s(t_0(1+\gamma/\zeta) + h_\perp)`,
-    :math:`h_\perp\sim\mathcal N(0,q)`, :math:`q = n_e - \gamma^2/\zeta`; :math:`h_\perp` is
-    integrated in closed form through :math:`G_k` and Stein's identity.
+    Per neuron the test pre-activation is :math:`\sqrt s(t(1+\epsilon/\zeta) + h_\perp)`,
+    :math:`h_\perp\sim\mathcal N(0,\nu_\perp)`, :math:`\nu_\perp = \nu_e - \epsilon^2/\zeta` (code ``q``);
+    :math:`h_\perp` is integrated in closed form through :math:`G_q` and Stein's identity.
 
     Parameters
     ----------
+    activation : {"relu", "he2"}
+    d, m : int
+        Embedding dimension and MLP width.
+    zeta : float
+        :math:`\zeta = \|z\|^2`.
     n_e, gamma : array_like, shape (X,)
-        Test-token nodes.
+        Test-token nodes :math:`\nu_e` and :math:`\epsilon`.
 
     Returns
     -------
     dict of ndarray, shape (X,)
-        ``signal`` :math:`K_{xx} - \bar\kappa_x` (5.10), ``kappa`` :math:`\bar\kappa_x =
+        ``signal`` :math:`\Delta_x = K_{xx} - \bar K_x` (5.10), ``kappa`` :math:`\bar K_x =
         \mathbb E_{x'}K_{x'x}` (5.11), ``Q`` :math:`\mathrm{Var}_{x'}K_{x'x}` (5.12) with its
-        MLP-noise part ``Q_m``, ``signal_var_m``, the :math:`1/m` variance of the signal, and
-        ``cov_signal_Q`` and ``var_Q_m``, its covariance with the width-m fluctuation of Q
-        and the variance of the latter (5.12b).
+        MLP-noise part ``Q_m`` and interference part ``Q_inf``; ``signal_var_m``
+        (:math:`\mathrm{Var}\,\delta\Delta_x`, the :math:`1/m` variance of the signal); and
+        ``cov_signal_Q`` and ``var_Q_m`` (:math:`\mathrm{Cov}(\delta\Delta_x,\delta Q_x)` and
+        :math:`\mathrm{Var}\,\delta Q_x`, eq. 5.12b).
     """
     D = smoothed_table(activation)
     n_e = np.atleast_1d(np.asarray(n_e, dtype=float))[:, None]          # (X, 1)

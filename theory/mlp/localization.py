@@ -1,29 +1,31 @@
-r"""Step 2 through the MLP: localization of the attention-MLP model (docs/mlp.md, 5.30-5.35).
+r"""Step 2 through the MLP: localization of the attention-MLP model (docs/mlp.md, 5.4a-5.4b, 5.30-5.35).
 
 At uniform attention the step-2 query direction is
-:math:`q \propto \frac1N\sum_n M_n J_n^\top c_{y_n}` with
-:math:`M_n v = \frac1L\sum_i (h_{n,i} - a_n)\,h_{n,i}^\top v`, the step-1 read-out
-:math:`c_y = W_V^{(1)\top}\tilde u_y = \frac1N\sum_{n'}\tilde u_{y_{n'}}^\top\tilde u_y\,
+:math:`q \propto \frac1N\sum_n \Gamma_n J_n^\top c_{y_n}` with
+:math:`\Gamma_n v = \frac1L\sum_i (\xi_{n,i} - a_n)\,\xi_{n,i}^\top v` (within-sample covariance),
+the step-1 read-out
+:math:`c_y = W_V^{(1)\top}\tilde u_y \propto \frac1N\sum_{n'}\tilde u_{y_{n'}}^\top\tilde u_y\,
 \varphi(a_{n'})` and :math:`J_n^\top c = W_1^\top(\sigma'(W_1a_n)\odot c)/\sqrt m`, so
 :math:`J_n^\top c_{y} = \frac1N\sum_{n'}\tilde u_{y_{n'}}^\top\tilde u_y\,\nabla_a K(a_{n'}, a_n)`.
-For the dual kernel :math:`k(n', n, c)` (eq. 5.4) the gradient is exactly
-:math:`\nabla_aK(a',a) = \kappa\,a' + \lambda\,a` with :math:`\kappa = \partial_c k`,
-:math:`\lambda = 2\partial_n k` (5.30).  The attention-only model has :math:`\kappa = 1,
+(infinite width).  For the dual kernel :math:`k(\nu', \nu, \chi)` (eq. 5.4; squared norms
+:math:`\nu = \|a\|^2`, overlap :math:`\chi = a'^\top a`) the gradient is exactly
+:math:`\nabla_aK(a',a) = \kappa\,a' + \lambda\,a` with :math:`\kappa = \partial_\chi k`,
+:math:`\lambda = 2\partial_\nu k` (5.30).  The attention-only model has :math:`\kappa = 1,
 \lambda = 0`; the MLP replaces the single weight by one per family of pairs (5.31):
 
-* self (:math:`n'=n`, :math:`c = n`): :math:`w_S = (\kappa+\lambda)|_{self}/\kappa_O`;
-* same label (:math:`n'\ne n`, shared informative token): :math:`w_P = \kappa_P/\kappa_O`;
+* self (:math:`n'=n`, :math:`\chi = \nu`): :math:`\omega_S = (\kappa+\lambda)|_{self}/\kappa_O`;
+* same label (:math:`n'\ne n`, shared informative token): :math:`\omega_P = \kappa_P/\kappa_O`;
 * label mean (the :math:`\bar u`-centred rest, the "mean direction" of the attention
-  theory) gains the :math:`\lambda a_n` part: :math:`(\kappa_O+\lambda_O)/\kappa_O`,
+  theory) gains the :math:`\lambda a_n` part: :math:`\omega_{mean} = (\kappa_O+\lambda_O)/\kappa_O`,
 
-with :math:`n_0 = \mathbb E\|a\|^2 = (1 + L + L(L-1)/V)/L^2`,
-:math:`c_O = (1 + L^2/V)/L^2` (trigger plus token repeats) and :math:`c_P = c_O + 1/L^2`.
+with :math:`\nu_0 = \mathbb E\|a\|^2 = (1 + L + L(L-1)/V)/L^2` (5.33),
+:math:`\chi_O = (1 + L^2/V)/L^2` (5.34; trigger plus token repeats) and :math:`\chi_P = \chi_O + 1/L^2`.
 The finite width adds to the label-mean part, whose read-out is coherent over all samples
 of a label, an isotropic sketch noise of relative variance :math:`\vartheta d/m` with
-:math:`\vartheta = \mathbb E[f^2\sigma'^2]/\|\kappa_O\bar a + \lambda_O a\|^2`,
-:math:`f(w) = \mathbb E_{a'}\sigma(w^\top a')` (5.32).  Everything else is the attention-only
-localization of :mod:`theory.localization` (eqs. 2.1-2.38), whose self- and pair-family
-scale variables carry :math:`w_S, w_P`.
+:math:`\vartheta = \mathbb E[\bar\sigma^2\sigma'^2]/\|\kappa_O\bar a + \lambda_O a\|^2`,
+:math:`\bar\sigma(w) = \mathbb E_{a'}\sigma(w^\top a')` (5.32).  Everything else is the attention-only
+localization of :mod:`theory.gaussian.localization` (eqs. 2.11-2.39), whose self- and
+pair-family scale variables carry :math:`\omega_S, \omega_P`: the combined law is eq. 5.35.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def _grad_fns(activation: str):
 
 def _self_coefficient(activation: str, n: float) -> float:
     r""":math:`(\kappa+\lambda)|_{self} = \mathbb E[\sigma'(u)^2 + \sigma(u)\sigma''(u)]`,
-    :math:`u\sim\mathcal N(0,n)` (Stein on :math:`\mathbb E[w\,\sigma\sigma'(w^\top a)]`), (5.31)."""
+    :math:`u\sim\mathcal N(0,n)` (Stein on :math:`\mathbb E[w\,\sigma\sigma'(w^\top a)]`), (5.31); u has variance :math:`\nu_0` = ``n``."""
     e = activation_expr(activation)
     if activation == "relu":            # sigma sigma'' = 0 and sigma'^2 = [u > 0]
         return 0.5
@@ -74,8 +76,9 @@ def step2_coefficients(activation: str, V: int, L: int) -> dict:
     Returns
     -------
     dict of float
-        ``kappa_O, kappa_P, lam_O`` (5.30 at :math:`c_O, c_P`), ``self`` (5.31),
-        ``w_self, w_pair, w_mean`` (relative to :math:`\kappa_O`) and ``theta`` (5.32).
+        ``kappa_O, kappa_P, lam_O`` (5.30 at :math:`\chi_O, \chi_P`), ``self`` (5.31),
+        ``w_self, w_pair, w_mean`` (:math:`\omega_S, \omega_P, \omega_{mean}`, relative to
+        :math:`\kappa_O`), ``theta`` (:math:`\vartheta`, 5.32), ``n0`` (5.33) and ``cO`` (5.34).
     """
     n0 = float(N0(V=V, L=L))
     cO = float(C_OTHER(V=V, L=L))
@@ -104,13 +107,19 @@ SKETCH = formula("mlp.sketch_inflation", "5.32", 1 + sp.Symbol("vartheta", posit
 
 
 def mlp_localization(V, N, d, L, m, activation: str = "relu") -> dict:
-    r"""Predicted localization after step 2 for the attention-MLP model (eqs. 5.30-5.35).
+    r"""Predicted localization after step 2 for the attention-MLP model (eq. 5.35).
 
-    The attention-only theory (eqs. 2.11-2.38) evaluated with the family weights of
-    :func:`step2_coefficients`: self-family scale :math:`g \to w_S g`, pair family
-    :math:`h\to w_P h`, the label-mean (``mean_direction``) variances times
-    :math:`w_{mean}^2(1 + \vartheta d/m)` (5.32), the training sample's own shift and
-    variances (eqs. 2.34-2.36) times :math:`w_S` and :math:`w_S^2`.
+    The attention-only theory (eqs. 2.11-2.39) evaluated with the family weights of
+    :func:`step2_coefficients`: self-family scale :math:`g \to \omega_S g`, pair family
+    :math:`h\to \omega_P h`, the label-mean (``mean_direction``) variances times
+    :math:`\omega_{mean}^2(1 + \vartheta d/m)` (5.32), the training sample's own shift and
+    variances (eqs. 2.34, 2.36-2.37) times :math:`\omega_S` and :math:`\omega_S^2`.
+
+    Parameters
+    ----------
+    V, N, d, L, m : int
+        Vocabulary, training samples, embedding dimension, sequence length, MLP width.
+    activation : {"relu", "he2"}
 
     Returns
     -------
@@ -134,7 +143,7 @@ def mlp_localization(V, N, d, L, m, activation: str = "relu") -> dict:
     vA = np.maximum(sum(np.broadcast_to(v, w.shape) for v in com.values()), 0.0)
     EA = np.broadcast_to(EA, w.shape)
     p_test = LOC._probability(V, L, EA, s2, vA, w)
-    # the training sample's own contributions to q belong to the self family (eqs. 2.34-2.36)
+    # the training sample's own contributions to q belong to the self family (eqs. 2.34, 2.36-2.37)
     ws = co["w_self"]
     shift = np.broadcast_to(T.TRAIN_SHIFT(V=V, N=N, d=d, L=L, r=r), w.shape) * ws
     ex_t = np.broadcast_to(T.TRAIN_VAR_NOISE(V=V, N=N, d=d, L=L, r=r), w.shape) * ws ** 2

@@ -1,21 +1,24 @@
-r"""Phase diagram of the attention-MLP model in the (N, m d) plane (docs/mlp.md, 5.24-5.30).
+r"""Phase diagram of the attention-MLP model in the (N, m d) plane (docs/mlp.md, 5.24-5.29).
 
-Every margin term of :mod:`theory.mlp` scales as one power law at fixed (V, L, d)
+Every margin term of :mod:`theory.mlp.predict` scales as one power law at fixed (V, L, d)
 (eqs. 5.17-5.21): the **mean bias** :math:`\propto 1/N`, the **sample count**
 :math:`\propto 1/N`, the **MLP noise** :math:`C_m/m = d\,C_m/(md)`, the **interference**
 :math:`C_\infty/d` and the label cross-talk :math:`3S^2/d` (both independent of N and m),
 
 .. math::
     C_m = \Big(1 + \tfrac{2V-3}{d}\Big)(v_2 + c_{0v}),\qquad
-    C_\infty = \Big(1 + \tfrac{2V-3}{d}\Big)(\pi_1 + o_1).
+    C_\infty = \Big(1 + \tfrac{2V-3}{d}\Big)(\varpi_1 + o_1),
+
+with :math:`v_2 = \langle v^2\rangle`, :math:`c_{0v} = \langle c_0^2v\rangle` and the pair and
+one-token interference constants :math:`\varpi_1` (code ``pi_1``), :math:`o_1`.
 
 Equating two of them gives the boundaries as explicit curves :math:`(md)(N)`: lines through
 the origin against the N-terms (5.24, 5.25), a horizontal line against the interference
 (5.26) and a vertical line :math:`N_\times` where the mean bias meets the interference
 (5.27).  The required width for a target accuracy :math:`\tau` follows from asking the mean
-margin to beat the median maximum of the V-1 per-label noises, :math:`z_V\sigma_k`
-(5.28), by :math:`z_\tau = \Phi^{-1}(\tau)` common noise :math:`\sigma_y`:
-:math:`pS = z_V\sigma_k + z_\tau\sigma_y` (5.29), whose root in m is :math:`(md)^*/d`;
+margin to beat the median maximum of the V-1 per-label noises, :math:`\Lambda_V\sqrt{D_k}`
+(5.28; code ``z_V``), by :math:`\Lambda_\tau = \Phi^{-1}(\tau)` (code ``z_tau``) common noise
+:math:`\sqrt{D_y}`: :math:`p_{train}S = \Lambda_V\sqrt{D_k} + \Lambda_\tau\sqrt{D_y}` (5.29), whose root in m is :math:`(md)^*/d`;
 :func:`required_md` solves the full accuracy integral instead.
 """
 from __future__ import annotations
@@ -84,7 +87,7 @@ def mlp_phase_boundaries(V, L, activation: str = "relu", d: int = 32, N=None, ta
     Returns
     -------
     dict
-        ``N`` (K,); ``md`` dict boundary name -> (K,) curves (5.24-5.26); ``N_cross`` the
+        ``N`` (K,) floats; ``md`` dict boundary name -> (K,) curves (5.24-5.26); ``N_cross`` the
         mean-bias/interference line (5.27); ``required_md`` (K,) (md)* from the criterion
         (5.29, ``inf`` where no width reaches tau); ``p_train`` (K,) the training
         localization used.
@@ -107,7 +110,7 @@ def mlp_phase_boundaries(V, L, activation: str = "relu", d: int = 32, N=None, ta
 
 
 def _required_closed(V, N, d, activation, p_train, tau, m_max=2.0 ** 30):
-    """Root in m of the criterion (5.29), times d; ``inf`` when no width reaches tau."""
+    """Root in m of the criterion (5.29), times d (float); ``inf`` when no width reaches tau."""
     vals = dict(_values(V, d, activation, p_train), N=N, z_V=float(Z_V(V=V)),
                 z_tau=float(np.sqrt(2) * erfinv(2 * tau - 1)))
     g = lambda lm: float(CRITERION.at(dict(vals, m=np.exp(lm))))            # noqa: E731

@@ -4,21 +4,21 @@ After localization a training sample of token x is read through
 :math:`\varphi_x = \sigma(W_1(e_x+z))/\sqrt m`, so :math:`W_V^{(2)}\propto
 \sum_x c_x\tilde u_{\pi(x)}\varphi_x^\top` and a test token x gets the logits
 :math:`V f_k = \sum_{x'} r_{x'}\,u_k^\top\tilde u_{\pi(x')}\,K_{x'x}`, :math:`r = Vc/N`,
-:math:`K = \varphi^\top\varphi` (eq. 5.13).  With the test token held fixed,
-:math:`K_{x'x} = \bar\kappa_x + \delta_{x'}` for :math:`x'\ne x` and
-:math:`K_{xx} = \bar\kappa_x + s_x` (:mod:`theory.mlp_kernel`, 5.10-5.12), and the margin of
+:math:`K = \varphi^\top\varphi`; the mean margin is :math:`p_{train}S` (eq. 5.13).  With the
+test token held fixed, :math:`K_{x'x} = \bar K_x + \delta_{x'}` for :math:`x'\ne x` and
+:math:`K_{xx} = \bar K_x + \Delta_x` (:mod:`theory.mlp.kernel`, 5.10-5.12), and the margin of
 the correct label over a wrong label k is (5.14)
 
 .. math::
-    M_k = r_x(s_x + \bar\kappa_x) - r_k\bar\kappa_x + Z_y - Z_k,
+    M_k = r_x(\Delta_x + \bar K_x) - r_k\bar K_x + Z_y - Z_k,
 
-a **signal** :math:`r_x s_x`, a **mean bias** :math:`\bar\kappa_x(r_x - r_k)` plus its label
+a **signal** :math:`r_x \Delta_x`, a **mean bias** :math:`\bar K_x(r_x - r_k)` plus its label
 cross-talk, a common term :math:`Z_y` and a per-label term :math:`Z_k` whose variances
 (5.15-5.16) hold the **interference** (:math:`O(1/d)`) and **MLP noise**
 (:math:`O(1/m)`, :math:`O(V/(md))`).  The accuracy integral (5.22) conditions on the counts,
 :math:`\zeta = \|z\|^2` and the test token, and takes the maximum over the V-1 wrong labels
 with :func:`theory.accuracy.all_below`.  Localization comes from
-:mod:`theory.mlp_localization`; the phase diagram from :mod:`theory.mlp_phase`.
+:mod:`theory.mlp.localization` (eq. 5.35); the phase diagram from :mod:`theory.mlp.phase`.
 """
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ TERMS = {
 
 
 def constants(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
-    """Values of the activation constants of eqs. 5.17-5.21 (from :func:`kernel_moments`).
+    r"""Values of the activation constants of eqs. 5.17-5.21 (from :func:`kernel_moments`):
+    ``kappa_bar`` :math:`\bar K`, ``S_sig`` :math:`S`, ``pi_1`` :math:`\varpi_1`, ``v_2``
+    :math:`\langle v^2\rangle`, ``c_0v`` :math:`\langle c_0^2v\rangle`, ``o_1`` :math:`o_1` (floats).
 
     The test token's own fluctuations (``t4``, ``testtok`` of :func:`kernel_moments`) are not a
     term: the accuracy integral conditions on the test token, whose signal and noise co-vary.
@@ -72,14 +74,17 @@ def constants(activation: str, d: int, m: int, zeta: float = 1.0) -> dict:
 def mlp_margin_terms(V, N, d, m, activation="relu", p_train=1.0) -> dict:
     r"""Variances of the named margin terms (eqs. 5.17-5.21), margin units, at :math:`\zeta=1`.
 
-    Returns ``(variances, signal)``: dict name -> variance and the mean margin :math:`pS`.
+    Returns ``(variances, signal)``: dict name -> variance (float) and the mean margin
+    :math:`p_{train}S` (eq. 5.13).  The registered terms 5.19-5.21 carry no factor
+    :math:`p_{train}^2` (docs/mlp.md, section 3).
     """
     vals = dict(constants(activation, d, m), V=V, N=N, d=d, m=m, p=p_train)
     return {k: float(f.at(vals)) for k, f in TERMS.items()}, float(SIGNAL.at(vals))
 
 
 def _recall(V, N, d, m, activation, p_tr, n_zeta=5, n_tok=4, n_gauss=6):
-    """Accuracy of localized test sequences, eq. 5.22 (see module docstring)."""
+    """Recall of localized test sequences, eq. 5.22, with the conditional variances 5.15-5.16
+    and the width-m regression 5.12b (see module docstring); returns a float."""
     rv, rw = binomial_law(N, p_tr / V)
     r = V * rv / N                                                      # (J,) wrong-label law
     rx, wx = lump(rv, rw, 40)
@@ -140,12 +145,12 @@ def predict_mlp(V, N, d, L, m, activation: str = "relu") -> dict:
     Returns
     -------
     dict
-        ``accuracy`` (5.23), ``localization`` (test, 5.35), ``localization_train``,
+        ``accuracy`` (5.23), ``localization`` (test, 5.35), ``localization_train`` (5.35),
         ``recall`` (5.22), ``terms`` (name -> standard deviation in units of the mean
-        signal :math:`pS`, eqs. 5.17-5.21), ``regime`` (the largest term, or
+        signal :math:`p_{train}S`, eqs. 5.17-5.21), ``regime`` (the largest term, or
         ``"localization"`` when missed localization costs more than recall),
         ``localization_terms`` and the kernel constants ``signal`` :math:`S`, ``kappa``
-        :math:`\bar\kappa`.
+        :math:`\bar K`.  All values are floats (``terms`` a dict of floats).
     """
     cfg = check_config(V, d, L, m, "gaussian", activation, N)
     if cfg["m"] is None:
