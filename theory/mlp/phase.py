@@ -35,8 +35,8 @@ from .hermite import PIECES
 from .localization import mlp_localization
 from .predict import SHARED_FACTOR, TERMS, S, c0v, constants, kap, o1, p, pi1, predict_mlp, v2
 
-C_M = SHARED_FACTOR * (v2 + c0v)                            # m x MLP-noise variance (5.19)
-C_INF = SHARED_FACTOR * (pi1 + o1)                          # d x interference variance (5.20)
+C_M = p ** 2 * SHARED_FACTOR * (v2 + c0v)                   # m x MLP-noise variance (5.19)
+C_INF = p ** 2 * SHARED_FACTOR * (pi1 + o1)                 # d x interference variance (5.20)
 _bias = N * TERMS["mean_bias"].expr                         # N x mean-bias variance (5.17)
 
 BOUNDARY = {
@@ -55,10 +55,10 @@ Z_V = formula("mlp.z_max", "5.28",
               "median of the largest of V-1 standard normals")
 # shared (correct-label) and per-wrong-label halves of the terms 5.17-5.21 (eq. 5.29)
 _x = TERMS["mean_bias"].expr / 2                            # each label's half of (5.17)
-SHARED = _x + S ** 2 * V * p / N + (V - 1) / d * (v2 + c0v) / m \
-    + (V - 1) / d * (pi1 + o1) / d + 2 * S ** 2 / d
-PER_LABEL = _x + (1 + (V - 2) / d) * (v2 + c0v) / m + (1 + (V - 2) / d) * (pi1 + o1) / d \
-    + S ** 2 / d
+SHARED = _x + S ** 2 * V * p / N + p ** 2 * ((V - 1) / d * (v2 + c0v) / m
+                                           + (V - 1) / d * (pi1 + o1) / d + 2 * S ** 2 / d)
+PER_LABEL = _x + p ** 2 * ((1 + (V - 2) / d) * (v2 + c0v) / m
+                           + (1 + (V - 2) / d) * (pi1 + o1) / d + S ** 2 / d)
 zt, zv = sp.symbols("z_tau z_V", real=True)
 CRITERION = formula("mlp.required_md", "5.29",
                     p * S - zv * sp.sqrt(PER_LABEL) - zt * sp.sqrt(SHARED),

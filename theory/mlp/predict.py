@@ -48,12 +48,12 @@ TERMS = {
     "sample_count": formula("mlp.term.sample_count", "5.18", S ** 2 * V * p / N,
                             "S (r_x - p): count of the test token's own samples"),
     "mlp_noise": formula(
-        "mlp.term.mlp_noise", "5.19", SHARED_FACTOR * (v2 + c0v) / m,
+        "mlp.term.mlp_noise", "5.19", p ** 2 * SHARED_FACTOR * (v2 + c0v) / m,
         "width-m parts of Var_x' K_x'x: own wrong token, V-2 others, V-1 into the correct label"),
     "interference": formula(
-        "mlp.term.interference", "5.20", SHARED_FACTOR * (pi1 + o1) / d,
+        "mlp.term.interference", "5.20", p ** 2 * SHARED_FACTOR * (pi1 + o1) / d,
         "embedding parts of the same terms: pair pi_1 = <c_1^2>^2 + O(1/d), one-token o_1"),
-    "label_crosstalk": formula("mlp.term.label_crosstalk", "5.21", 3 * S ** 2 / d,
+    "label_crosstalk": formula("mlp.term.label_crosstalk", "5.21", 3 * p ** 2 * S ** 2 / d,
                                "u_k^T u_y S_x and ||u_y||^2 fluctuations"),
 }
 
