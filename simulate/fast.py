@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._counts import pair_counts, pair_sums, spans
+from ._counts import label_sums, pair_sums, sort_by_label, spans
 from .attention import chunk_rows, hard_rows, scores, token_scores
 from .model import _group_sum
 
@@ -70,52 +70,49 @@ def limit_three_step(task, data):
         Minus the step-3 gradient at uniform probabilities and hard attention.
     """
     Ut = task.U - task.U.mean(axis=1, keepdims=True)                # (d, V), centred labels
-    n = None                                                         # label counts, if known
     if task.mlp:
         S1 = _mlp_sums(task, data)                                   # (V, m)
         W_v1 = Ut @ S1 / data.N                                      # (d, m)
         r = _mlp_direction(task, data, Ut.T @ W_v1)                  # (d,)
+        samples, n = (data.tokens, data.pos, data.labels), None
     else:
-        C, n, codes = pair_counts(task, data)                        # (V, V), (V,), sorted codes
-        S1 = (_times(C, task.E.T) + np.outer(n, task.z_trig)) / task.L   # (V, d)  (F1)
-        W_v1 = Ut @ S1 / data.N                                      # (d, d)
-        r = _attn_direction(task, C, n, W_v1, Ut, codes)             # (d,)     (F2)
-        del codes
+        srt = sort_by_label(task, data)
+        X = label_sums(srt, np.ascontiguousarray(Ut.T))              # (V, d) C^T Ut^T
+        W_v1 = (X.T @ task.E.T + np.outer(Ut @ srt.n, task.z_trig)) / (task.L * data.N)  # (F1)
+        r = _attn_direction(task, srt, X, W_v1, Ut)                  # (d,)     (F2)
+        samples, n = (srt.tokens, data.pos.take(srt.order), srt.labels), srt.n
     W_kq = np.outer(task.z_eos, r)                                   # (d, d)
     norm = np.linalg.norm(W_kq)
     W_kq = W_kq / norm if norm > 0 else W_kq
-    samples = (data.tokens, data.pos, data.labels)
     W_v = Ut @ _hard_sums(task, samples, W_kq, n) / data.N           # (d, width)  (F3)
     return W_v1, W_kq, W_v
 
 
-def _attn_direction(task, C, n, W_v1, Ut, sorted_codes):
+def _attn_direction(task, srt, X, W_v1, Ut):
     r"""r of (F2) for the attention-only model, shape (d,).
 
+    With :math:`P = \tilde U^\top W_V^{(1)}` (V, d), :math:`K = P E` is never formed:
+    :math:`\sum_y C_{yt} K_{yt} = e_t^\top (X W_V^{(1)})_t` and
+    :math:`\kappa^\top C = (X W_V^{(1)} z_{trig})^\top` from pass 1, and
     :math:`\bar b_n = (s_n + \kappa_{y_n})/L` with :math:`s_n = \sum_i K_{y_n t_{n,i}}`, so
-    :math:`\sum_n c_{n,t}\bar b_n = (\sum_n c_{n,t}s_n + (\kappa^\top C)_t)/L`: the data
-    enter through one pass of :func:`simulate._counts.pair_sums`.
+    :math:`\sum_n c_{n,t}\bar b_n = (\sum_n c_{n,t}s_n + (\kappa^\top C)_t)/L`, whose image
+    under E is all that r needs: pass 2 of :mod:`simulate._counts`.
     """
-    V, L, N = task.V, task.L, n.sum()
+    L, N, perm = task.L, srt.n.sum(), task.perm
     if L == 1:
         return np.zeros(task.d)
-    K = Ut.T @ (W_v1 @ task.E)                                       # (V, V) K[y, t]
-    kap = Ut.T @ (W_v1 @ task.z_trig)                                # (V,)
-    perm = task.perm
-    nx = n[perm]                                                     # (V,) informative-token counts
-    A = np.einsum("yt,yt->t", C, K) + nx * kap[perm]                 # (V,) sum of b per token
-    Ds, s_sum = pair_sums(sorted_codes, K)                           # (V,), scalar
-    D = (Ds + kap @ C) / L                                           # (V,) sum_n c_{n,t} bbar_n
-    w = (A - D) / L                                                  # (V,)
-    w_z = (nx @ (K[perm, np.arange(V)] + kap[perm]) - (s_sum + n @ kap) / L) / L
-    return (task.E @ w + w_z * task.z_trig) / N                      # (d,)
-
-
-def _times(C, X):
-    """``C @ X`` for a count matrix C (V, V): sparse when few counts are nonzero."""
-    if 8 * np.count_nonzero(C) < C.size:
-        return np.asarray(sp.csr_array(C) @ X)                       # (V, k)
-    return C @ X                                                     # (V, k)
+    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
+    P = np.ascontiguousarray(Ut.T @ W_v1)                            # (V, d) rows p_y
+    kap = P @ task.z_trig                                            # (V,)
+    XW = X @ W_v1                                                    # (V, d) (C^T P)
+    nx = srt.n[perm]                                                 # (V,) informative-token counts
+    A = np.einsum("td,td->t", Et, XW) + nx * kap[perm]               # (V,) sum of b per token
+    D, ED, s_sum = pair_sums(srt, P, Et)                             # (V,), (d,), scalar
+    ED = (task.E @ (D + XW @ task.z_trig) + ED) / L                  # (d,) E sum_n c_n bbar_n
+    Ew = (task.E @ A - ED) / L                                       # (d,) E w
+    K_diag = np.einsum("td,td->t", P[perm], Et)                      # (V,) K[pi t, t]
+    w_z = (nx @ (K_diag + kap[perm]) - (s_sum + srt.n @ kap) / L) / L
+    return (Ew + w_z * task.z_trig) / N                              # (d,)
 
 
 def _mlp_uniform_chunks(task, data):
@@ -219,8 +216,9 @@ def winners(tok, pos, tables):
 
 
 def _winners(task, samples, s_tok, s_trig, n=None):
-    """Counts of clean noise winners (V, V) by (label, token) (None if no sample needed its
-    tokens read), of clean informative winners (V,) by token, and the indices of tied samples.
+    """Counts of clean noise winners by (label, token) as a sparse (V, V) matrix (None if no
+    sample needed its tokens read), of clean informative winners (V,) by token, and the
+    indices of tied samples.
 
     A label whose informative score beats every noise score wins cleanly in all its samples:
     they are counted without reading their tokens.  The others' samples go through
@@ -240,32 +238,34 @@ def _winners(task, samples, s_tok, s_trig, n=None):
     M = len(labels) if idx is None else len(idx)
     rows = chunk_rows(8 * L + 48, 2**20)            # the gather's intp index copy fits L2
     bufs = np.empty((rows, L), ri_of.dtype), np.empty((L, rows), ri_of.dtype)
-    code = np.empty(M, dtype=np.int64)                               # (M,) (V + 2) y + column
+    col = np.empty(M, dtype=np.int32 if V + 2 < 2**31 else np.int64)   # (M,) winner columns
     for sl in spans(M, rows):
         part = sl if idx is None else idx[sl]
         tok = tokens[part] if idx is None else tokens.take(part, axis=0)   # (B, L)
-        y = labels[part]                                             # (B,)
-        col = winner_columns(tok, pos[part], ri_of.take(y), tables, bufs)   # (B,)
-        np.add(y * (V + 2), col, out=code[sl])
-    counts = np.bincount(code, minlength=V * (V + 2)).reshape(V, V + 2)
-    tied = np.flatnonzero(code % (V + 2) == V + 1) if counts[:, V + 1].any() else code[:0]
-    return counts[:, :V], ci + counts[task.perm, V], tied if idx is None else idx[tied]
+        col[sl] = winner_columns(tok, pos[part], ri_of.take(labels[part]), tables, bufs)
+    y = labels if idx is None else labels.take(idx)                  # (M,)
+    noise = col < V                                                  # (M,) clean noise winners
+    Cn = sp.coo_array((np.ones(int(noise.sum())), (y[noise], col[noise])), shape=(V, V))
+    ci = ci + np.bincount(y[col == V], minlength=V)[task.perm]       # (V,) by token
+    tied = np.flatnonzero(col == V + 1)                              # (T,)
+    return Cn, ci, tied if idx is None else idx[tied]
 
 
 def _hard_sums(task, samples, W_kq, n=None):
     """Label-wise sums of the read-out inputs under hard attention, shape (V, width);
-    ``n`` (V,) are the label counts if known."""
+    ``n`` (V,) are the label counts if known.  Winner counts stay sparse: a product with
+    them costs O(nnz width), nnz at most N."""
     V, perm = task.V, task.perm
     tokens, positions, labels = samples
     s_tok, s_trig = token_scores(task, W_kq)                         # (V,), scalar
     Cn, ci, tied = _winners(task, samples, s_tok, s_trig, n)
+    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
     if task.mlp:
         sigma, _ = task.sigma()
-        Phi_e = sigma(task.E.T @ task.W1.T) / np.sqrt(task.m)       # (V, m) phi(e_t)
-        Phi_z = sigma((task.E.T + task.z_trig) @ task.W1.T) / np.sqrt(task.m)  # (V, m)
-        S = _times(Cn, Phi_e) if Cn is not None else np.zeros((V, task.m))   # (V, m)
+        Phi_e = sigma(Et @ task.W1.T) / np.sqrt(task.m)              # (V, m) phi(e_t)
+        Phi_z = sigma((Et + task.z_trig) @ task.W1.T) / np.sqrt(task.m)   # (V, m)
+        S = Cn @ Phi_e if Cn is not None else np.zeros((V, task.m))   # (V, m)
         S[perm] += ci[:, None] * Phi_z                               # label pi(x) gets phi(e_x + z)
-        Et = np.ascontiguousarray(task.E.T)                          # (V, d)
         rows = chunk_rows(8 * task.L * (task.d + 2))
         for start in range(0, len(tied), rows):
             part = tied[start:start + rows]
@@ -275,13 +275,14 @@ def _hard_sums(task, samples, W_kq, n=None):
             a += alpha[np.arange(len(part)), pos][:, None] * task.z_trig   # (B, d)
             S += _group_sum(labels[part], sigma(a @ task.W1.T), V) / np.sqrt(task.m)   # (V, m)
         return S
-    S = _times(Cn, task.E.T) if Cn is not None else np.zeros((V, task.d))   # (V, d)
-    S[perm] += ci[:, None] * (task.E.T + task.z_trig)               # label pi(x) gets e_x + z
-    if len(tied):
-        tok, pos, y = tokens[tied], positions[tied], labels[tied]
-        alpha = hard_rows(scores(tok, pos, s_tok, s_trig))           # (T, L), ties split
-        pair = y[:, None] * V + tok                                  # (T, L)
-        Ct = np.bincount(pair.ravel(), weights=alpha.ravel(), minlength=V * V).reshape(V, V)
-        nz = np.bincount(y, weights=alpha[np.arange(len(tied)), pos], minlength=V)   # (V,)
-        S += _times(Ct, task.E.T) + np.outer(nz, task.z_trig)        # (V, d)
+    S = Cn @ Et if Cn is not None else np.zeros((V, task.d))        # (V, d)
+    S[perm] += ci[:, None] * (Et + task.z_trig)                      # label pi(x) gets e_x + z
+    rows = chunk_rows(8 * task.L * 4)
+    for start in range(0, len(tied), rows):
+        part = tied[start:start + rows]
+        tok, pos, y = tokens[part], positions[part], labels[part]    # (B, L), (B,), (B,)
+        alpha = hard_rows(scores(tok, pos, s_tok, s_trig))           # (B, L), ties split
+        Ct = sp.coo_array((alpha.ravel(), (np.repeat(y, task.L), tok.ravel())), shape=(V, V))
+        nz = np.bincount(y, weights=alpha[np.arange(len(part)), pos], minlength=V)   # (V,)
+        S += Ct @ Et + np.outer(nz, task.z_trig)                     # (V, d)
     return S
