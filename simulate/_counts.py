@@ -33,10 +33,11 @@ BLOCK_ROWS = 2**15
 DENSE_RATIO = 8
 #: Largest dense window, in cells (32 MiB of float64).
 DENSE_CELLS = 2**22
-#: Pairs per sparse product of pass 1 (its ones and index arrays: 12 bytes a pair).
+#: Pairs per sparse matrix of a run of sparse blocks (its ones: 8 bytes a pair).
 PASS1_PAIRS = 2**23
-#: Samples per sub-chunk of pass 2's sparse blocks: their (b, d) sums stay in cache.
-PASS2_ROWS = 2048
+#: Columns per sparse product: a (V, SLICE) table of 4 MiB at V = 32768 stays in cache,
+#: where whole (V, d) rows would be fetched from memory at random (measured 2-3x slower).
+SLICE = 16
 
 
 def spans(N, rows):
@@ -98,44 +99,76 @@ def _window_codes(srt, sl, y0, V):
     return (srt.labels[sl] - y0)[:, None] * np.int32(V) + srt.tokens[sl]   # (b, L)
 
 
+def _index_dtype(n):
+    """int32 sparse indices when they fit: scipy would copy int32 tokens to int64 otherwise."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _column_slices(d):
+    """Column slices of width ``SLICE`` covering ``range(d)``."""
+    return list(spans(d, SLICE))
+
+
+def _sparse_runs(srt):
+    """Maximal runs of consecutive sparse blocks, each cut at ``PASS1_PAIRS`` pairs."""
+    L = srt.tokens.shape[1]
+    runs, cur = [], None
+    for sl, _, _, dense in srt.blocks:
+        if dense:
+            cur = None
+            continue
+        if cur is None or (sl.stop - cur[0]) * L > PASS1_PAIRS:
+            cur = [sl.start, sl.stop]
+            runs.append(cur)
+        cur[1] = sl.stop
+    return [slice(a, b) for a, b in runs]
+
+
 def label_sums(srt, UtT):
     r"""Pass 1: :math:`X = C^\top \tilde U^\top`, shape (V, d); ``UtT`` (V, d) holds the
-    centred label embeddings as rows."""
-    V = UtT.shape[0]
+    centred label embeddings as rows.
+
+    Sparse runs are (V, V) matrices with label rows (the sorted tokens are their indices, so
+    nothing is copied); each product reads ``SLICE`` columns at a time, so that the (V,
+    SLICE) tables it scatters into stay in cache.
+    """
+    V, d = UtT.shape
     L = srt.tokens.shape[1]
-    X = np.zeros(UtT.shape)                                         # (V, d)
-    sparse = []                                                     # pending sparse blocks
-    for sl, y0, w, dense in srt.blocks + [(None, 0, 0, True)]:
-        pending = sum(s.stop - s.start for s in sparse) * L
-        if sparse and (dense or pending + (sl.stop - sl.start) * L > PASS1_PAIRS):
-            part = slice(sparse[0].start, sparse[-1].stop)          # contiguous sparse blocks
-            t = srt.tokens[part].reshape(-1)                         # (p,) int32 view
-            y = np.repeat(srt.labels[part], L)                       # (p,) labels of the pairs
-            C_T = sp.coo_array((np.ones(len(t)), (t, y)), shape=(V, V))   # no sort, no dedup
-            X += C_T @ UtT                                           # (V, d)
-            sparse = []
-        if sl is None:
-            break
+    X = np.zeros((V, d))                                            # (V, d)
+    for sl, y0, w, dense in srt.blocks:
         if dense:
             Cw = np.bincount(_window_codes(srt, sl, y0, V).ravel(), minlength=w * V)
             X += Cw.reshape(w, V).T.astype(np.float64) @ UtT[y0:y0 + w]   # (V, d) BLAS
-        else:
-            sparse.append(sl)
+    runs = _sparse_runs(srt)
+    if not runs:
+        return X
+    ones = np.ones(max(r.stop - r.start for r in runs) * L)
+    mats = []
+    for r in runs:
+        per_label = np.bincount(srt.labels[r], minlength=V) * L       # (V,) pairs per label
+        indptr = np.zeros(V + 1, dtype=_index_dtype(per_label.sum()))
+        np.cumsum(per_label, out=indptr[1:])                         # (V + 1,)
+        C = sp.csr_array((ones[:(r.stop - r.start) * L], srt.tokens[r].reshape(-1), indptr),
+                         shape=(V, V))                               # (V, V) label rows
+        mats.append(C.T)                                             # (V, V) csc, token rows
+    for cols in _column_slices(d):
+        U_k = np.ascontiguousarray(UtT[:, cols])                     # (V, k)
+        for C_T in mats:
+            X[:, cols] += C_T @ U_k                                  # (V, k)
     return X
 
 
 def pair_sums(srt, P, Et):
     r"""Pass 2 for :math:`K = P E` with P (V, d) and ``Et`` :math:`= E^\top` (V, d).
 
-    Returns ``(D, ED, s_sum)``: :math:`D_t = \sum_n c_{n,t} s_n` (V,) over the dense
-    blocks, :math:`\sum_n s_n a_n` (d,) over the sparse ones (so that
-    :math:`E D_{total} = E D + ED`), and :math:`\sum_n s_n` over all.
+    Returns ``(D, s_sum)``: :math:`D_t = \sum_n c_{n,t} s_n` (V,) and :math:`\sum_n s_n`.
+    Sparse runs form :math:`s_n = p_{y_n}^\top a_n` from ``SLICE`` columns of
+    :math:`a_n = \sum_i e_{t_{n,i}}` at a time (the (V, SLICE) table they gather from
+    stays in cache), then scatter :math:`s_n` onto the tokens.
     """
     V, d = Et.shape
     L = srt.tokens.shape[1]
-    D, ED, s_sum = np.zeros(V), np.zeros(d), 0.0
-    ones = np.ones(PASS2_ROWS * L)
-    indptr = np.arange(0, PASS2_ROWS * L + 1, L, dtype=np.int32)
+    D, s_sum = np.zeros(V), 0.0
     for sl, y0, w, dense in srt.blocks:
         if dense:
             Kw = P[y0:y0 + w] @ Et.T                                 # (w, V) slice of K
@@ -143,14 +176,25 @@ def pair_sums(srt, P, Et):
             s = Kw.reshape(-1).take(codes).sum(axis=1)               # (b,) s_n
             D += np.bincount(srt.tokens[sl].ravel(), weights=np.repeat(s, L), minlength=V)
             s_sum += s.sum()
-            continue
-        for sub in spans(sl.stop - sl.start, PASS2_ROWS):
-            part = slice(sl.start + sub.start, sl.start + sub.stop)
-            b = part.stop - part.start
-            A = sp.csr_array((ones[:b * L], srt.tokens[part].reshape(-1), indptr[:b + 1]),
-                             shape=(b, V))                           # (b, V) token counts
-            a = A @ Et                                               # (b, d) a_n
-            s = np.einsum("bd,bd->b", a, P.take(srt.labels[part], axis=0))   # (b,) s_n
-            ED += s @ a                                              # (d,)
-            s_sum += s.sum()
-    return D, ED, s_sum
+    runs = _sparse_runs(srt)
+    if not runs:
+        return D, s_sum
+    rows = max(r.stop - r.start for r in runs)
+    ones = np.ones(rows * L)
+    indptr = np.arange(0, rows * L + 1, L, dtype=_index_dtype(rows * L))   # (rows + 1,)
+    mats = [sp.csr_array((ones[:(r.stop - r.start) * L], srt.tokens[r].reshape(-1),
+                          indptr[:r.stop - r.start + 1]), shape=(r.stop - r.start, V))
+            for r in runs]                                           # (b, V) token counts
+    s = [np.zeros(r.stop - r.start) for r in runs]                   # (b,) s_n per run
+    seg = [(int(srt.labels[r.start]), np.bincount(srt.labels[r] - srt.labels[r.start]))
+           for r in runs]                                            # first label, run lengths
+    for cols in _column_slices(d):
+        E_k, P_k = np.ascontiguousarray(Et[:, cols]), np.ascontiguousarray(P[:, cols])
+        for (r, A, s_r), (y0, per) in zip(zip(runs, mats, s), seg):
+            a = A @ E_k                                              # (b, k) columns of a_n
+            P_y = np.repeat(P_k[y0:y0 + len(per)], per, axis=0)     # (b, k) rows p_{y_n}
+            s_r += np.einsum("bk,bk->b", a, P_y)
+    for A, s_r in zip(mats, s):
+        D += A.T @ s_r                                               # (V,) scatter s_n
+        s_sum += s_r.sum()
+    return D, s_sum

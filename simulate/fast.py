@@ -107,8 +107,8 @@ def _attn_direction(task, srt, X, W_v1, Ut):
     XW = X @ W_v1                                                    # (V, d) (C^T P)
     nx = srt.n[perm]                                                 # (V,) informative-token counts
     A = np.einsum("td,td->t", Et, XW) + nx * kap[perm]               # (V,) sum of b per token
-    D, ED, s_sum = pair_sums(srt, P, Et)                             # (V,), (d,), scalar
-    ED = (task.E @ (D + XW @ task.z_trig) + ED) / L                  # (d,) E sum_n c_n bbar_n
+    D, s_sum = pair_sums(srt, P, Et)                                 # (V,), scalar
+    ED = task.E @ (D + XW @ task.z_trig) / L                         # (d,) E sum_n c_n bbar_n
     Ew = (task.E @ A - ED) / L                                       # (d,) E w
     K_diag = np.einsum("td,td->t", P[perm], Et)                      # (V,) K[pi t, t]
     w_z = (nx @ (K_diag + kap[perm]) - (s_sum + srt.n @ kap) / L) / L
