@@ -7,6 +7,7 @@ from simulate import Task, evaluate, sample, three_step
 from simulate._counts import label_sums, pair_sums, sort_by_label
 from simulate.attention import hard_rows, scores, softmax_rows, token_scores
 from simulate.data import probe
+from simulate.data import Dataset
 from simulate.early_phase import Params, _limit_per_sample
 from simulate.fast import _hard_sums, rank_tables, winners
 from simulate.model import _features, grads
@@ -224,3 +225,61 @@ def test_evaluate_matches_direct_forward_pass(m):
         assert res["localization"] == pytest.approx(loc, abs=1e-12)
         assert res["attention_weight"] == pytest.approx(weight, abs=1e-12)
     assert evaluate(task, cases[0], np.random.default_rng(9), reps=3)["accuracy"] > 1.5 / 24
+
+
+def _with(data, **kw):
+    return Dataset(**{"tokens": data.tokens, "pos": data.pos, "labels": data.labels, **kw})
+
+
+def test_bad_data_is_refused_before_any_sparse_code():
+    task = Task(V=50, d=6, L=4, seed=1)
+    data = sample(task, 100, np.random.default_rng(0))
+    big = data.tokens.copy()
+    big[3, (data.pos[3] + 1) % 4] = 50                            # a noise token = V
+    big[4, (data.pos[4] + 1) % 4] = 2**31 - 1                     # far beyond V, still int32
+    bad = {"token": _with(data, tokens=big), "negative": _with(data, tokens=-data.tokens - 1),
+           "position": _with(data, pos=data.pos + 4), "shape": _with(data, tokens=data.tokens[:, :3]),
+           "label": _with(data, labels=(data.labels + 1) % 50),
+           "float": _with(data, tokens=data.tokens.astype(float))}
+    for name, d in bad.items():
+        for kw in ({"limit": True}, {"eta": 1.0, "gamma": 1.0}):
+            if name == "label" and "eta" in kw:
+                continue                             # finite steps accept any labels in range
+            with pytest.raises(ValueError) as err:
+                three_step(task, d, **kw)
+            assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("m", [None, 5])
+def test_evaluate_on_a_subset_of_facts(m):
+    task = Task(V=60, d=12, L=4, m=m, seed=7)
+    params = three_step(task, sample(task, 3000, np.random.default_rng(1)), limit=True)
+    full = evaluate(task, params, np.random.default_rng(2), reps=2)
+    assert full["facts"] == 60 and full["accuracy_se"] == 0.0 and full["n"] == 120
+    every = evaluate(task, params, np.random.default_rng(2), reps=2, facts=60)
+    assert every["accuracy_se"] == 0.0 and every["n"] == 120
+    part = evaluate(task, params, np.random.default_rng(3), reps=3, facts=20)
+    assert part["facts"] == 20 and part["n"] == 60 and 0 < part["accuracy_se"] < 0.2
+    # the estimate's spread over draws matches its standard error (finite population)
+    draws = [evaluate(task, params, np.random.default_rng(100 + i), facts=20) for i in range(60)]
+    acc = np.array([r["accuracy"] for r in draws])
+    se = np.array([r["accuracy_se"] for r in draws])
+    assert abs(acc.mean() - full["accuracy"]) < 4 * se.mean() / np.sqrt(60) + 0.03
+    assert 0.6 < acc.std() / np.sqrt(np.mean(se ** 2)) < 1.5
+    for facts in (0, 61, 2.5, "3"):
+        with pytest.raises(ValueError):
+            evaluate(task, params, np.random.default_rng(0), facts=facts)
+
+
+def test_measure_point_passes_facts_through_and_says_which_it_used():
+    from simulate.sweep import LARGE_V, measure_point
+    seq = np.random.SeedSequence(5)
+    small = dict(V=40, d=8, L=3, N=500)
+    assert set(measure_point(small, seq)) == {"accuracy", "localization", "recall",
+                                              "attention_weight", "n", "n_localized"}
+    part = measure_point({**small, "facts": 10, "reps": 2}, seq)
+    assert part["facts"] == 10 and part["n"] == 20 and part["accuracy_se"] > 0
+    big = measure_point(dict(V=LARGE_V, d=8, L=2, N=2000, facts=64), seq)
+    assert big["facts"] == 64 and big["n"] == 64
+    with pytest.raises(ValueError):
+        measure_point({**small, "facts": 41}, seq)
