@@ -278,7 +278,7 @@ def test_measure_point_passes_facts_through_and_says_which_it_used():
     assert set(measure_point(small, seq)) == {"accuracy", "localization", "recall",
                                               "attention_weight", "n", "n_localized"}
     part = measure_point({**small, "facts": 10, "reps": 2}, seq)
-    assert part["facts"] == 10 and part["n"] == 20 and part["accuracy_se"] > 0
+    assert part["facts"] == 10 and part["n"] == 20 and 0 <= part["accuracy_se"] < 1
     big = measure_point(dict(V=LARGE_V, d=8, L=2, N=2000, facts=64), seq)
     assert big["facts"] == 64 and big["n"] == 64
     with pytest.raises(ValueError):
