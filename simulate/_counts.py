@@ -33,8 +33,10 @@ BLOCK_ROWS = 2**15
 DENSE_RATIO = 8
 #: Largest dense window, in cells (32 MiB of float64).
 DENSE_CELLS = 2**22
-#: Pairs per sparse matrix of a run of sparse blocks (its ones: 8 bytes a pair).
+#: Pairs per sparse matrix of a run of sparse blocks in pass 1 (its ones: 8 bytes a pair).
 PASS1_PAIRS = 2**23
+#: Pairs per run in pass 2, whose (b, SLICE) products and label rows stay near cache.
+PASS2_PAIRS = 2**19
 #: Columns per sparse product: a (V, SLICE) table of 4 MiB at V = 32768 stays in cache,
 #: where whole (V, d) rows would be fetched from memory at random (measured 2-3x slower).
 SLICE = 16
@@ -109,15 +111,15 @@ def _column_slices(d):
     return list(spans(d, SLICE))
 
 
-def _sparse_runs(srt):
-    """Maximal runs of consecutive sparse blocks, each cut at ``PASS1_PAIRS`` pairs."""
+def _sparse_runs(srt, pairs):
+    """Maximal runs of consecutive sparse blocks, cut where they would exceed ``pairs``."""
     L = srt.tokens.shape[1]
     runs, cur = [], None
     for sl, _, _, dense in srt.blocks:
         if dense:
             cur = None
             continue
-        if cur is None or (sl.stop - cur[0]) * L > PASS1_PAIRS:
+        if cur is None or (sl.stop - cur[0]) * L > pairs:
             cur = [sl.start, sl.stop]
             runs.append(cur)
         cur[1] = sl.stop
@@ -139,7 +141,7 @@ def label_sums(srt, UtT):
         if dense:
             Cw = np.bincount(_window_codes(srt, sl, y0, V).ravel(), minlength=w * V)
             X += Cw.reshape(w, V).T.astype(np.float64) @ UtT[y0:y0 + w]   # (V, d) BLAS
-    runs = _sparse_runs(srt)
+    runs = _sparse_runs(srt, PASS1_PAIRS)
     if not runs:
         return X
     ones = np.ones(max(r.stop - r.start for r in runs) * L)
@@ -176,7 +178,7 @@ def pair_sums(srt, P, Et):
             s = Kw.reshape(-1).take(codes).sum(axis=1)               # (b,) s_n
             D += np.bincount(srt.tokens[sl].ravel(), weights=np.repeat(s, L), minlength=V)
             s_sum += s.sum()
-    runs = _sparse_runs(srt)
+    runs = _sparse_runs(srt, PASS2_PAIRS)
     if not runs:
         return D, s_sum
     rows = max(r.stop - r.start for r in runs)

@@ -69,26 +69,29 @@ def limit_three_step(task, data):
     W_v : ndarray, shape (d, width)
         Minus the step-3 gradient at uniform probabilities and hard attention.
     """
-    Ut = task.U - task.U.mean(axis=1, keepdims=True)                # (d, V), centred labels
+    UtT = task.U.T - task.U.mean(axis=1)                             # (V, d) centred labels
+    Ut = UtT.T                                                       # (d, V) view
+    Et = np.ascontiguousarray(task.E.T)                              # (V, d) rows e_t
     if task.mlp:
-        S1 = _mlp_sums(task, data)                                   # (V, m)
+        S1 = _mlp_sums(task, data, Et)                               # (V, m)
         W_v1 = Ut @ S1 / data.N                                      # (d, m)
-        r = _mlp_direction(task, data, Ut.T @ W_v1)                  # (d,)
+        r = _mlp_direction(task, data, Ut.T @ W_v1, Et)              # (d,)
         samples, n = (data.tokens, data.pos, data.labels), None
     else:
         srt = sort_by_label(task, data)
-        X = label_sums(srt, np.ascontiguousarray(Ut.T))              # (V, d) C^T Ut^T
-        W_v1 = (X.T @ task.E.T + np.outer(Ut @ srt.n, task.z_trig)) / (task.L * data.N)  # (F1)
-        r = _attn_direction(task, srt, X, W_v1, Ut)                  # (d,)     (F2)
+        X = label_sums(srt, UtT)                                     # (V, d) C^T Ut^T
+        W_v1 = (X.T @ Et + np.outer(Ut @ srt.n, task.z_trig)) / (task.L * data.N)  # (F1)
+        r = _attn_direction(task, srt, X, W_v1, UtT, Et)             # (d,)     (F2)
+        del X
         samples, n = (srt.tokens, data.pos.take(srt.order), srt.labels), srt.n
     W_kq = np.outer(task.z_eos, r)                                   # (d, d)
     norm = np.linalg.norm(W_kq)
     W_kq = W_kq / norm if norm > 0 else W_kq
-    W_v = Ut @ _hard_sums(task, samples, W_kq, n) / data.N           # (d, width)  (F3)
+    W_v = Ut @ _hard_sums(task, samples, W_kq, Et, n) / data.N       # (d, width)  (F3)
     return W_v1, W_kq, W_v
 
 
-def _attn_direction(task, srt, X, W_v1, Ut):
+def _attn_direction(task, srt, X, W_v1, UtT, Et):
     r"""r of (F2) for the attention-only model, shape (d,).
 
     With :math:`P = \tilde U^\top W_V^{(1)}` (V, d), :math:`K = P E` is never formed:
@@ -101,23 +104,24 @@ def _attn_direction(task, srt, X, W_v1, Ut):
     L, N, perm = task.L, srt.n.sum(), task.perm
     if L == 1:
         return np.zeros(task.d)
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
-    P = np.ascontiguousarray(Ut.T @ W_v1)                            # (V, d) rows p_y
+    P = UtT @ W_v1                                                   # (V, d) rows p_y
     kap = P @ task.z_trig                                            # (V,)
-    XW = X @ W_v1                                                    # (V, d) (C^T P)
     nx = srt.n[perm]                                                 # (V,) informative-token counts
+    XW = X @ W_v1                                                    # (V, d) (C^T P)
     A = np.einsum("td,td->t", Et, XW) + nx * kap[perm]               # (V,) sum of b per token
+    Dk = XW @ task.z_trig                                            # (V,) (kappa^T C)
+    del XW
     D, s_sum = pair_sums(srt, P, Et)                                 # (V,), scalar
-    ED = task.E @ (D + XW @ task.z_trig) / L                         # (d,) E sum_n c_n bbar_n
+    ED = task.E @ (D + Dk) / L                                       # (d,) E sum_n c_n bbar_n
     Ew = (task.E @ A - ED) / L                                       # (d,) E w
     K_diag = np.einsum("td,td->t", P[perm], Et)                      # (V,) K[pi t, t]
     w_z = (nx @ (K_diag + kap[perm]) - (s_sum + srt.n @ kap) / L) / L
     return (Ew + w_z * task.z_trig) / N                              # (d,)
 
 
-def _mlp_uniform_chunks(task, data):
-    """Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m)."""
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d) row gathers
+def _mlp_uniform_chunks(task, data, Et):
+    """Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m);
+    ``Et`` (V, d) is :math:`E^\top`, contiguous for row gathers."""
     rows = chunk_rows(8 * (4 * task.m + 3 * task.d + 2 * task.L), CACHE_BYTES)
     for sl in spans(data.N, rows):
         tok = data.tokens[sl]                                        # (B, L)
@@ -127,16 +131,16 @@ def _mlp_uniform_chunks(task, data):
         yield sl, tok, (a / task.L) @ task.W1.T                      # (B, m)
 
 
-def _mlp_sums(task, data):
+def _mlp_sums(task, data, Et):
     """Label-wise sums of phi(a_n) at uniform attention, shape (V, m)."""
     sigma, _ = task.sigma()
     S = np.zeros((task.V, task.m))
-    for sl, _, pre in _mlp_uniform_chunks(task, data):
+    for sl, _, pre in _mlp_uniform_chunks(task, data, Et):
         S += _group_sum(data.labels[sl], sigma(pre), task.V)         # (V, m)
     return S / np.sqrt(task.m)
 
 
-def _mlp_direction(task, data, Rt):
+def _mlp_direction(task, data, Rt, Et):
     r"""r of the attention-MLP W_KQ step, shape (d,).
 
     ``Rt`` is :math:`\tilde U^\top W_V^{(1)}` (V, m): the read-out gradient of label y is
@@ -146,9 +150,8 @@ def _mlp_direction(task, data, Rt):
     if L == 1:
         return np.zeros(task.d)
     _, dsigma = task.sigma()
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
     w, w_z = np.zeros(V), 0.0
-    for sl, tok, pre in _mlp_uniform_chunks(task, data):
+    for sl, tok, pre in _mlp_uniform_chunks(task, data, Et):
         rows = np.arange(tok.shape[0])
         pos = data.pos[sl]
         c = (dsigma(pre) * Rt[data.labels[sl]]) @ task.W1            # (B, d) = -dL/da * N sqrt(m)
@@ -251,15 +254,14 @@ def _winners(task, samples, s_tok, s_trig, n=None):
     return Cn, ci, tied if idx is None else idx[tied]
 
 
-def _hard_sums(task, samples, W_kq, n=None):
+def _hard_sums(task, samples, W_kq, Et, n=None):
     """Label-wise sums of the read-out inputs under hard attention, shape (V, width);
-    ``n`` (V,) are the label counts if known.  Winner counts stay sparse: a product with
+    ``Et`` (V, d) is :math:`E^\top`, ``n`` (V,) the label counts if known.  Winner counts stay sparse: a product with
     them costs O(nnz width), nnz at most N."""
     V, perm = task.V, task.perm
     tokens, positions, labels = samples
     s_tok, s_trig = token_scores(task, W_kq)                         # (V,), scalar
     Cn, ci, tied = _winners(task, samples, s_tok, s_trig, n)
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
     if task.mlp:
         sigma, _ = task.sigma()
         Phi_e = sigma(Et @ task.W1.T) / np.sqrt(task.m)              # (V, m) phi(e_t)

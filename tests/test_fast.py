@@ -59,6 +59,7 @@ def test_fast_limit_over_many_label_blocks(monkeypatch, mode):
     monkeypatch.setattr(_counts, "BLOCK_ROWS", 50)
     monkeypatch.setattr(_counts, "SLICE", 3)             # d = 10: slices 3, 3, 3, 1
     monkeypatch.setattr(_counts, "PASS1_PAIRS", 6 * 120)
+    monkeypatch.setattr(_counts, "PASS2_PAIRS", 6 * 70)
     monkeypatch.setattr(_counts, "DENSE_RATIO", {"dense": 10**9, "sparse": 0, "mixed": 8}[mode])
     task = Task(V=300, d=10, L=6, seed=4)
     data = sample(task, 2030, np.random.default_rng(8))
@@ -138,7 +139,8 @@ def _hard_reference(task, data, W_kq):
 
 def _hard_fast(task, data, W_kq):
     Ut = task.U - task.U.mean(axis=1, keepdims=True)
-    return Ut @ _hard_sums(task, (data.tokens, data.pos, data.labels), W_kq) / data.N
+    return Ut @ _hard_sums(task, (data.tokens, data.pos, data.labels), W_kq,
+                           np.ascontiguousarray(task.E.T)) / data.N
 
 
 @pytest.mark.parametrize("m", [None, 6])
