@@ -50,17 +50,20 @@ def spans(N, rows):
 
 @dataclass
 class Sorted:
-    """The samples sorted by label.
+    r"""The samples sorted by label.
 
-    ``tokens`` (N, L) int32 and ``labels`` (N,) int32 in sorted order; ``order`` (N,) the
-    permutation; ``n`` (V,) label counts; ``blocks`` a list of ``(slice, y0, w, dense)``:
-    block labels lie in :math:`[y_0, y_0 + w)`.
+    ``tokens`` (N, L) int32 and ``labels`` (N,) int32 in sorted order, each sample's
+    informative token moved to column 0 (the order within a sample is immaterial to every
+    sum); ``order`` (N,) the permutation; ``n`` (V,) label counts; ``inv`` (V,) the
+    informative token of each label (:math:`\pi^{*-1}`); ``blocks`` a list of
+    ``(slice, y0, w, dense)``: block labels lie in :math:`[y_0, y_0 + w)`.
     """
 
     tokens: np.ndarray
     labels: np.ndarray
     order: np.ndarray
     n: np.ndarray
+    inv: np.ndarray
     blocks: list
 
 
@@ -85,6 +88,11 @@ def sort_by_label(task, data, rows=None):
     item = np.dtype((np.void, 4 * L))                               # a sample's row as one item
     toks = np.empty((N, L), dtype=np.int32)                         # (N, L) sorted tokens
     tok.view(item).reshape(N).take(order, out=toks.view(item).reshape(N))   # one read a row
+    rows_, pos = np.arange(N), data.pos.take(order)                 # (N,) each
+    x = toks[rows_, pos]                                            # (N,) informative tokens
+    toks[rows_, pos] = toks[:, 0]                                   # swap them to column 0
+    toks[:, 0] = x
+    del rows_, pos, x
     blocks = []
     for sl in spans(N, rows):
         y0 = int(ys[sl.start])
@@ -93,7 +101,7 @@ def sort_by_label(task, data, rows=None):
         dense = cells <= min(DENSE_RATIO * (sl.stop - sl.start) * L, DENSE_CELLS)
         blocks.append((sl, y0, w, dense))
     n = np.bincount(ys, minlength=V).astype(np.float64)             # (V,)
-    return Sorted(toks, ys, order, n, blocks)
+    return Sorted(toks, ys, order, n, np.argsort(task.perm), blocks)
 
 
 def _window_codes(srt, sl, y0, V):
@@ -130,8 +138,9 @@ def label_sums(srt, UtT):
     r"""Pass 1: :math:`X = C^\top \tilde U^\top`, shape (V, d); ``UtT`` (V, d) holds the
     centred label embeddings as rows.
 
-    Sparse runs are (V, V) matrices with label rows (the sorted tokens are their indices, so
-    nothing is copied); each product reads ``SLICE`` columns at a time, so that the (V,
+    Sparse runs read the L - 1 noise tokens of each sample (its informative pair is known
+    from the label and added from the label counts).  They are (V, V) matrices with label
+    rows; each product reads ``SLICE`` columns at a time, so that the (V,
     SLICE) tables it scatters into stay in cache.
     """
     V, d = UtT.shape
@@ -144,15 +153,17 @@ def label_sums(srt, UtT):
     runs = _sparse_runs(srt, PASS1_PAIRS)
     if not runs:
         return X
-    ones = np.ones(max(r.stop - r.start for r in runs) * L)
-    mats = []
+    ones = np.ones(max(r.stop - r.start for r in runs) * (L - 1))
+    mats, m = [], np.zeros(V)                                        # m: sparse samples per label
     for r in runs:
-        per_label = np.bincount(srt.labels[r], minlength=V) * L       # (V,) pairs per label
-        indptr = np.zeros(V + 1, dtype=_index_dtype(per_label.sum()))
-        np.cumsum(per_label, out=indptr[1:])                         # (V + 1,)
-        C = sp.csr_array((ones[:(r.stop - r.start) * L], srt.tokens[r].reshape(-1), indptr),
-                         shape=(V, V))                               # (V, V) label rows
+        per_label = np.bincount(srt.labels[r], minlength=V)          # (V,)
+        m += per_label
+        indptr = np.zeros(V + 1, dtype=_index_dtype((r.stop - r.start) * L))
+        np.cumsum(per_label * (L - 1), out=indptr[1:])               # (V + 1,)
+        noise = np.ascontiguousarray(srt.tokens[r, 1:]).reshape(-1)  # (b (L-1),) noise tokens
+        C = sp.csr_array((ones[:len(noise)], noise, indptr), shape=(V, V))   # (V, V) label rows
         mats.append(C.T)                                             # (V, V) csc, token rows
+    X[srt.inv] += m[:, None] * UtT                                   # informative pairs (x, pi x)
     for cols in _column_slices(d):
         U_k = np.ascontiguousarray(UtT[:, cols])                     # (V, k)
         for C_T in mats:
@@ -166,7 +177,9 @@ def pair_sums(srt, P, Et):
     Returns ``(D, s_sum)``: :math:`D_t = \sum_n c_{n,t} s_n` (V,) and :math:`\sum_n s_n`.
     Sparse runs form :math:`s_n = p_{y_n}^\top a_n` from ``SLICE`` columns of
     :math:`a_n = \sum_i e_{t_{n,i}}` at a time (the (V, SLICE) table they gather from
-    stays in cache), then scatter :math:`s_n` onto the tokens.
+    stays in cache), then scatter :math:`s_n` onto the tokens.  The informative pair
+    :math:`(y, \pi^{*-1}(y))` of every sample is known from its label: only the L - 1 noise
+    tokens are read.
     """
     V, d = Et.shape
     L = srt.tokens.shape[1]
@@ -182,12 +195,14 @@ def pair_sums(srt, P, Et):
     if not runs:
         return D, s_sum
     rows = max(r.stop - r.start for r in runs)
-    ones = np.ones(rows * L)
-    indptr = np.arange(0, rows * L + 1, L, dtype=_index_dtype(rows * L))   # (rows + 1,)
-    mats = [sp.csr_array((ones[:(r.stop - r.start) * L], srt.tokens[r].reshape(-1),
+    ones = np.ones(rows * (L - 1))
+    indptr = np.arange(0, rows * (L - 1) + 1, L - 1, dtype=_index_dtype(rows * L))  # (rows + 1,)
+    mats = [sp.csr_array((ones[:(r.stop - r.start) * (L - 1)],
+                          np.ascontiguousarray(srt.tokens[r, 1:]).reshape(-1),
                           indptr[:r.stop - r.start + 1]), shape=(r.stop - r.start, V))
-            for r in runs]                                           # (b, V) token counts
-    s = [np.zeros(r.stop - r.start) for r in runs]                   # (b,) s_n per run
+            for r in runs]                                           # (b, V) noise-token counts
+    K_inf = np.einsum("yd,yd->y", P, Et[srt.inv])                   # (V,) K[y, pi^-1 y]
+    s = [K_inf.take(srt.labels[r]) for r in runs]                    # (b,) s_n, informative part
     seg = [(int(srt.labels[r.start]), np.bincount(srt.labels[r] - srt.labels[r.start]))
            for r in runs]                                            # first label, run lengths
     for cols in _column_slices(d):
@@ -196,7 +211,8 @@ def pair_sums(srt, P, Et):
             a = A @ E_k                                              # (b, k) columns of a_n
             P_y = np.repeat(P_k[y0:y0 + len(per)], per, axis=0)     # (b, k) rows p_{y_n}
             s_r += np.einsum("bk,bk->b", a, P_y)
-    for A, s_r in zip(mats, s):
-        D += A.T @ s_r                                               # (V,) scatter s_n
+    for r, A, s_r in zip(runs, mats, s):
+        D += A.T @ s_r                                               # (V,) scatter s_n, noise
+        D[srt.inv] += np.bincount(srt.labels[r], weights=s_r, minlength=V)   # informative
         s_sum += s_r.sum()
     return D, s_sum
