@@ -37,9 +37,11 @@ DENSE_CELLS = 2**22
 PASS1_PAIRS = 2**23
 #: Pairs per run in pass 2, whose (b, SLICE) products and label rows stay near cache.
 PASS2_PAIRS = 2**19
-#: Columns per sparse product: a (V, SLICE) table of 4 MiB at V = 32768 stays in cache,
-#: where whole (V, d) rows would be fetched from memory at random (measured 2-3x slower).
+#: Columns per sparse product, at most: a (V, SLICE) table stays in cache (at most
+#: ``SLICE_BYTES``, at least 4 columns), where whole (V, d) rows would be fetched from
+#: memory at random (measured 2-3x slower at V = 32768, d = 256).
 SLICE = 16
+SLICE_BYTES = 8 * 2**20
 
 
 def spans(N, rows):
@@ -114,9 +116,10 @@ def _index_dtype(n):
     return np.int32 if n < 2**31 else np.int64
 
 
-def _column_slices(d):
-    """Column slices of width ``SLICE`` covering ``range(d)``."""
-    return list(spans(d, SLICE))
+def _column_slices(d, V):
+    """Column slices covering ``range(d)``, each (V, width) float64 table in cache."""
+    fit = max(1, SLICE_BYTES // (8 * V))
+    return list(spans(d, min(SLICE, max(4, 1 << (fit.bit_length() - 1)))))
 
 
 def _sparse_runs(srt, pairs):
@@ -164,7 +167,7 @@ def label_sums(srt, UtT):
         C = sp.csr_array((ones[:len(noise)], noise, indptr), shape=(V, V))   # (V, V) label rows
         mats.append(C.T)                                             # (V, V) csc, token rows
     X[srt.inv] += m[:, None] * UtT                                   # informative pairs (x, pi x)
-    for cols in _column_slices(d):
+    for cols in _column_slices(d, V):
         U_k = np.ascontiguousarray(UtT[:, cols])                     # (V, k)
         for C_T in mats:
             X[:, cols] += C_T @ U_k                                  # (V, k)
@@ -205,7 +208,7 @@ def pair_sums(srt, P, Et):
     s = [K_inf.take(srt.labels[r]) for r in runs]                    # (b,) s_n, informative part
     seg = [(int(srt.labels[r.start]), np.bincount(srt.labels[r] - srt.labels[r.start]))
            for r in runs]                                            # first label, run lengths
-    for cols in _column_slices(d):
+    for cols in _column_slices(d, V):
         E_k, P_k = np.ascontiguousarray(Et[:, cols]), np.ascontiguousarray(P[:, cols])
         for (r, A, s_r), (y0, per) in zip(zip(runs, mats, s), seg):
             a = A @ E_k                                              # (b, k) columns of a_n
