@@ -33,6 +33,9 @@ BLOCK_ROWS = 2**15
 DENSE_RATIO = 8
 #: Largest dense window, in cells (32 MiB of float64).
 DENSE_CELLS = 2**22
+#: Bytes per chunk of a dense block, 12 a pair (int32 code, float64 unit weight): the
+#: chunk, its weights and window rows stay in cache.
+DENSE_CHUNK_BYTES = 2 * 2**20
 #: Pairs per sparse matrix of a run of sparse blocks in pass 1 (its ones: 8 bytes a pair).
 PASS1_PAIRS = 2**23
 #: Pairs per run in pass 2, whose (b, SLICE) products and label rows stay near cache.
@@ -54,15 +57,17 @@ def spans(N, rows):
 class Sorted:
     r"""The samples sorted by label.
 
-    ``tokens`` (N, L) int32 and ``labels`` (N,) int32 in sorted order, each sample's
-    informative token moved to column 0 (the order within a sample is immaterial to every
-    sum); ``order`` (N,) the permutation; ``n`` (V,) label counts; ``inv`` (V,) the
+    ``tokens`` (N, L) int32, ``labels`` (N,) int32 and ``pos`` (N,) in sorted order; when
+    a block is sparse, each sample's informative token is moved to column 0 (``pos`` is
+    then 0; the order within a sample is immaterial to every sum); ``order`` (N,) the
+    permutation; ``n`` (V,) label counts; ``inv`` (V,) the
     informative token of each label (:math:`\pi^{*-1}`); ``blocks`` a list of
     ``(slice, y0, w, dense)``: block labels lie in :math:`[y_0, y_0 + w)`.
     """
 
     tokens: np.ndarray
     labels: np.ndarray
+    pos: np.ndarray
     order: np.ndarray
     n: np.ndarray
     inv: np.ndarray
@@ -90,11 +95,6 @@ def sort_by_label(task, data, rows=None):
     item = np.dtype((np.void, 4 * L))                               # a sample's row as one item
     toks = np.empty((N, L), dtype=np.int32)                         # (N, L) sorted tokens
     tok.view(item).reshape(N).take(order, out=toks.view(item).reshape(N))   # one read a row
-    rows_, pos = np.arange(N), data.pos.take(order)                 # (N,) each
-    x = toks[rows_, pos]                                            # (N,) informative tokens
-    toks[rows_, pos] = toks[:, 0]                                   # swap them to column 0
-    toks[:, 0] = x
-    del rows_, pos, x
     blocks = []
     for sl in spans(N, rows):
         y0 = int(ys[sl.start])
@@ -103,12 +103,34 @@ def sort_by_label(task, data, rows=None):
         dense = cells <= min(DENSE_RATIO * (sl.stop - sl.start) * L, DENSE_CELLS)
         blocks.append((sl, y0, w, dense))
     n = np.bincount(ys, minlength=V).astype(np.float64)             # (V,)
-    return Sorted(toks, ys, order, n, np.argsort(task.perm), blocks)
+    pos = data.pos.take(order)                                      # (N,)
+    if not all(dense for *_, dense in blocks):
+        rows_ = np.arange(N)
+        x = toks[rows_, pos]                                        # (N,) informative tokens
+        toks[rows_, pos] = toks[:, 0]                               # swap them to column 0
+        toks[:, 0] = x
+        pos = np.zeros(N, dtype=np.int32)
+    return Sorted(toks, ys, pos, order, n, np.argsort(task.perm), blocks)
 
 
-def _window_codes(srt, sl, y0, V):
-    """Codes :math:`(y - y_0)V + t` of a dense block, (b, L) int32 (< DENSE_CELLS)."""
-    return (srt.labels[sl] - y0)[:, None] * np.int32(V) + srt.tokens[sl]   # (b, L)
+def _dense_chunks(srt, V):
+    r"""Per cache-sized chunk of the dense blocks: ``(k, y0, w, P, PT)``, k the block, P the (b, wV) matrix
+    with a unit entry at each code :math:`(y - y_0)V + t` of the chunk's pairs (int32:
+    :math:`wV \le` ``DENSE_CELLS``), PT its transpose.  Products with P sum a (w, V) table
+    over each sample's pairs, PT scatters per-sample values back, in one compiled loop each."""
+    L = srt.tokens.shape[1]
+    rows = max(1, DENSE_CHUNK_BYTES // (12 * L))
+    ones, indptr = np.ones(rows * L), np.arange(0, rows * L + 1, L, dtype=np.int32)
+    for k, (block, _, _, dense) in enumerate(srt.blocks):
+        if not dense:
+            continue
+        for sub in spans(block.stop - block.start, rows):
+            sl = slice(block.start + sub.start, block.start + sub.stop)
+            b, y = sl.stop - sl.start, srt.labels[sl]                  # (b,) sorted labels
+            y0, w = int(y[0]), int(y[-1] - y[0]) + 1
+            codes = ((y - y0) * np.int32(V))[:, None] + srt.tokens[sl]   # (b, L) int32
+            P = sp.csr_array((ones[:b * L], codes.reshape(-1), indptr[:b + 1]), shape=(b, w * V))
+            yield k, y0, w, P, P.T
 
 
 def _index_dtype(n):
@@ -149,10 +171,20 @@ def label_sums(srt, UtT):
     V, d = UtT.shape
     L = srt.tokens.shape[1]
     X = np.zeros((V, d))                                            # (V, d)
-    for sl, y0, w, dense in srt.blocks:
-        if dense:
-            Cw = np.bincount(_window_codes(srt, sl, y0, V).ravel(), minlength=w * V)
-            X += Cw.reshape(w, V).T.astype(np.float64) @ UtT[y0:y0 + w]   # (V, d) BLAS
+    cur, Ck = None, None                                             # block, its (w_k V,) counts
+
+    def flush():
+        if cur is not None:
+            _, yk, wk, _ = srt.blocks[cur]
+            X[:] += Ck.reshape(wk, V).T @ UtT[yk:yk + wk]            # (V, d) BLAS, per block
+
+    for k, y0, w, P, PT in _dense_chunks(srt, V):
+        if k != cur:
+            flush()
+            cur, Ck = k, np.zeros(srt.blocks[k][2] * V)
+        yk = srt.blocks[k][1]
+        Ck[(y0 - yk) * V:(y0 - yk + w) * V] += PT @ np.ones(P.shape[0])   # (w V,) pair counts
+    flush()
     runs = _sparse_runs(srt, PASS1_PAIRS)
     if not runs:
         return X
@@ -187,13 +219,10 @@ def pair_sums(srt, P, Et):
     V, d = Et.shape
     L = srt.tokens.shape[1]
     D, s_sum = np.zeros(V), 0.0
-    for sl, y0, w, dense in srt.blocks:
-        if dense:
-            Kw = P[y0:y0 + w] @ Et.T                                 # (w, V) slice of K
-            codes = _window_codes(srt, sl, y0, V)                    # (b, L)
-            s = Kw.reshape(-1).take(codes).sum(axis=1)               # (b,) s_n
-            D += np.bincount(srt.tokens[sl].ravel(), weights=np.repeat(s, L), minlength=V)
-            s_sum += s.sum()
+    for _, y0, w, Pc, PcT in _dense_chunks(srt, V):
+        s = Pc @ (P[y0:y0 + w] @ Et.T).reshape(-1)                   # (b,) s_n from K's rows
+        D += (PcT @ s).reshape(w, V).sum(axis=0)                     # (V,)
+        s_sum += s.sum()
     runs = _sparse_runs(srt, PASS2_PAIRS)
     if not runs:
         return D, s_sum

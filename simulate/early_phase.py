@@ -102,7 +102,8 @@ def _check_data(task, data, limit):
     if not all(np.issubdtype(a.dtype, np.integer) for a in (tok, pos, lab)):
         raise ValueError("data tokens, pos and labels must be integer arrays")
     for name, a, hi in (("token", tok, task.V), ("position", pos, task.L), ("label", lab, task.V)):
-        if a.size and (a.min() < 0 or a.max() >= hi):
+        # one pass: negative ids are huge as unsigned integers of the same width
+        if a.size and a.view(a.dtype.str.replace("i", "u")).max() >= hi:
             raise ValueError(f"data {name} ids must lie in [0, {hi}), got [{a.min()}, {a.max()}]")
     if limit and not np.array_equal(lab, task.perm[tok[np.arange(len(pos)), pos]]):
         raise ValueError("limit=True needs labels equal to the facts of the informative tokens")

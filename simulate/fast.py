@@ -83,8 +83,7 @@ def limit_three_step(task, data):
         W_v1 = (X.T @ Et + np.outer(Ut @ srt.n, task.z_trig)) / (task.L * data.N)  # (F1)
         r = _attn_direction(task, srt, X, W_v1, UtT, Et)             # (d,)     (F2)
         del X
-        pos = np.zeros(data.N, dtype=np.int32)                       # informative in column 0
-        samples, n = (srt.tokens, pos, srt.labels), srt.n
+        samples, n = (srt.tokens, srt.pos, srt.labels), srt.n
     W_kq = np.outer(task.z_eos, r)                                   # (d, d)
     norm = np.linalg.norm(W_kq)
     W_kq = W_kq / norm if norm > 0 else W_kq
