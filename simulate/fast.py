@@ -1,4 +1,4 @@
-r"""The early-phase limit from sufficient statistics, in :math:`O(NL + V^2 d)` time.
+r"""The early-phase limit from sufficient statistics, never a V x V array.
 
 With uniform label probabilities, :math:`g_n = \mathbf 1/V - e_{y_n}`, every W_V gradient
 of the limit (:mod:`simulate.early_phase`) is
@@ -7,12 +7,13 @@ label embeddings and :math:`S = \sum_n e_{y_n} x_n^\top` (V, width) the label-wi
 the read-out inputs.  For the attention-only model each :math:`x_n = a_n` is a sum of
 token columns, so the three steps need only counts (eq. numbers are this module's):
 
-(F1) uniform attention, :math:`S^{(1)} = (C E^\top + n z_{trig}^\top)/L`, with
-:math:`C_{yt}` the number of (sample, position) pairs with label y and token t and
-:math:`n_y` the label counts; :math:`W_V^{(1)} = \tilde U S^{(1)}/N`.
+(F1) uniform attention: with :math:`C_{yt}` the number of (sample, position) pairs with
+label y and token t (at most N L non-zeros, kept sparse), :math:`n_y` the label counts and
+:math:`X = C^\top \tilde U^\top` (V, d),
+:math:`W_V^{(1)} = (X^\top E^\top + \tilde U n\, z_{trig}^\top)/(NL)`.
 
-(F2) with :math:`K = \tilde U^\top W_V^{(1)} E` (V, V) and
-:math:`\kappa = \tilde U^\top W_V^{(1)} z_{trig}` (V,), the score gradient is
+(F2) with :math:`P = \tilde U^\top W_V^{(1)}` (V, d), :math:`K = P E` (V, V, never formed)
+and :math:`\kappa = P z_{trig}` (V,), the score gradient is
 :math:`-(b_{n,i} - \bar b_n)/L` with :math:`b_{n,i} = K_{y_n t_{n,i}} + [i=\ell_n]\kappa_{y_n}`,
 so the W_KQ step is a positive multiple of :math:`z_{eos} r^\top` with
 :math:`r = (E w + w_z z_{trig})/N`,
@@ -21,28 +22,28 @@ so the W_KQ step is a positive multiple of :math:`z_{eos} r^\top` with
     w_t = \tfrac1L\Big[\sum_y C_{yt}K_{yt} + n_{\pi t}\kappa_{\pi t} - \sum_n c_{n,t}\bar b_n\Big],
     \quad w_z = \tfrac1L\Big[\sum_t n_{\pi t}(K_{\pi t, t} + \kappa_{\pi t}) - \sum_n \bar b_n\Big],
 
-where :math:`c_{n,t}` counts token t in sample n: one gather-sum and one scatter over the
-N L tokens.  :math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where
-attention is constant and the exact gradient vanishes identically).
+where :math:`\sum_y C_{yt}K_{yt} = e_t^\top (X W_V^{(1)})_t`, and :math:`c_{n,t}` counts
+token t in sample n: :math:`\sum_n c_{n,t}\bar b_n` needs the per-sample sums
+:math:`s_n = \sum_i K_{y_n t_{n,i}} = p_{y_n}^\top a_n` (:func:`simulate._counts.pair_sums`).
+:math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where attention is
+constant and the exact gradient vanishes identically).
 
 (F3) hard attention: a sample's attended vector is :math:`e_w + [w \text{ is informative}]
 z_{trig}` for its winning token w unless distinct candidates tie, so
-:math:`S^{(3)} = C^{(3)} E^\top + n^{(3)} z_{trig}^\top` from the counts of winners per
-label; tied samples (rare, found exactly by ranking the 2V possible score values) are
-handled per sample with :func:`simulate.attention.hard_rows`.  :math:`W_V = \tilde U S^{(3)}/N`.
+:math:`S^{(3)} = C^{(3)} E^\top + n^{(3)} z_{trig}^\top` from the (sparse, at most N
+non-zeros) counts of winners per label; tied samples (rare, found exactly by ranking the
+2V possible score values) are handled per sample with :func:`simulate.attention.hard_rows`.
+:math:`W_V = \tilde U S^{(3)}/N`.  Step 3 ranks scores with one int16 gather and a column
+maximum per chunk, and reads no token of a label whose informative score beats every noise
+score (its samples all win cleanly: counted from n).
 
-Cost: three passes over the N L tokens, plus :math:`O(V^2 d)` matrix products.  Pass 1
-(:mod:`simulate._counts`) radix-sorts the samples by label bucket, writes one permuted int32
-copy of the tokens as label-relative pair codes and counts them (F1); pass 2 sums K over
-each sample's codes and scatters the sums back (F2).  Both are scipy sparse products over
-cache-sized chunks whose tables are a few rows of a V x V array.  Pass 3 (F3) ranks scores
-with one int16 gather and a column maximum per chunk, and reads no token of a label whose
-informative score beats every noise score (its samples all win cleanly: counted from n).
-Beyond the data and the sorted codes, memory is :math:`O(V^2 + Vd)` plus cache-sized chunks.
+Cost: :math:`O(\min(NL, V^2)\,d + Vd^2)` time and :math:`O(Vd + NL)` memory (the
+label-sorted tokens): two passes over the pairs (:mod:`simulate._counts`) for (F1) and
+(F2), one over the samples for (F3), and products of (V, d) matrices.
 
 The attention-MLP model uses (F3) with :math:`\varphi(e_t)` and :math:`\varphi(e_t + z_{trig})`
-in place of the columns, and chunks steps 1-2, whose :math:`\varphi` of per-sample averages
-has no count form.
+(at most 2V distinct attended vectors) in place of the columns, and chunks steps 1-2, whose
+:math:`\varphi` of per-sample averages has no count form: :math:`O(NL d + N m d)`.
 """
 from __future__ import annotations
 
