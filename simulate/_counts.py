@@ -114,10 +114,11 @@ def sort_by_label(task, data, rows=None):
 
 
 def _dense_chunks(srt, V):
-    r"""Per cache-sized chunk of the dense blocks: ``(k, y0, w, P, PT)``, k the block, P the (b, wV) matrix
-    with a unit entry at each code :math:`(y - y_0)V + t` of the chunk's pairs (int32:
-    :math:`wV \le` ``DENSE_CELLS``), PT its transpose.  Products with P sum a (w, V) table
-    over each sample's pairs, PT scatters per-sample values back, in one compiled loop each."""
+    r"""Per cache-sized chunk of the dense blocks: ``(k, y0, w, P, PT)``, k the block,
+    P the (b, wV) matrix with a unit entry at each code :math:`(y - y_0)V + t` of the
+    chunk's pairs (int32: :math:`wV \le` ``DENSE_CELLS``), PT its transpose.  Products
+    with P sum a (w, V) table over each sample's pairs, PT scatters per-sample values
+    back, in one compiled loop each."""
     L = srt.tokens.shape[1]
     rows = max(1, DENSE_CHUNK_BYTES // (12 * L))
     ones, indptr = np.ones(rows * L), np.arange(0, rows * L + 1, L, dtype=np.int32)

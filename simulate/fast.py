@@ -256,9 +256,9 @@ def _winners(task, samples, s_tok, s_trig, n=None):
 
 
 def _hard_sums(task, samples, W_kq, Et, n=None):
-    """Label-wise sums of the read-out inputs under hard attention, shape (V, width);
-    ``Et`` (V, d) is :math:`E^\top`, ``n`` (V,) the label counts if known.  Winner counts stay sparse: a product with
-    them costs O(nnz width), nnz at most N."""
+    r"""Label-wise sums of the read-out inputs under hard attention, shape (V, width);
+    ``Et`` (V, d) is :math:`E^\top`, ``n`` (V,) the label counts if known.  Winner counts
+    stay sparse: a product with them costs O(nnz width), nnz at most N."""
     V, perm = task.V, task.perm
     tokens, positions, labels = samples
     s_tok, s_trig = token_scores(task, W_kq)                         # (V,), scalar

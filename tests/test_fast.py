@@ -242,7 +242,8 @@ def test_bad_data_is_refused_before_any_sparse_code():
     big[3, (data.pos[3] + 1) % 4] = 50                            # a noise token = V
     big[4, (data.pos[4] + 1) % 4] = 2**31 - 1                     # far beyond V, still int32
     bad = {"token": _with(data, tokens=big), "negative": _with(data, tokens=-data.tokens - 1),
-           "position": _with(data, pos=data.pos + 4), "shape": _with(data, tokens=data.tokens[:, :3]),
+           "position": _with(data, pos=data.pos + 4),
+           "shape": _with(data, tokens=data.tokens[:, :3]),
            "label": _with(data, labels=(data.labels + 1) % 50),
            "float": _with(data, tokens=data.tokens.astype(float))}
     for name, d in bad.items():
