@@ -52,7 +52,6 @@ import scipy.sparse as sp
 
 from ._counts import label_sums, pair_sums, sort_by_label, spans
 from .attention import chunk_rows, hard_rows, scores, token_scores
-from .model import _group_sum
 
 #: Working set of one chunk of the per-token passes: small enough to stay in cache.
 CACHE_BYTES = 8 * 2**20
@@ -121,7 +120,7 @@ def _attn_direction(task, srt, X, W_v1, UtT, Et):
 
 
 def _mlp_uniform_chunks(task, data, Et):
-    """Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m);
+    r"""Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m);
     ``Et`` (V, d) is :math:`E^\top`, contiguous for row gathers."""
     rows = chunk_rows(8 * (4 * task.m + 3 * task.d + 2 * task.L), CACHE_BYTES)
     for sl in spans(data.N, rows):
@@ -132,12 +131,23 @@ def _mlp_uniform_chunks(task, data, Et):
         yield sl, tok, (a / task.L) @ task.W1.T                      # (B, m)
 
 
+def _group_add(S, y, X):
+    """``S[y_j] += X_j`` for every row j, in O(len(y) k): the rows are sorted by label and
+    summed per run, so no (V, k) temporary is formed (S (V, k), y (B,), X (B, k))."""
+    if len(y) == 0:
+        return
+    order = np.argsort(y, kind="stable")                             # (B,)
+    ys = y[order]
+    starts = np.flatnonzero(np.concatenate([[True], ys[1:] != ys[:-1]]))   # (u,) run starts
+    S[ys[starts]] += np.add.reduceat(X[order], starts, axis=0)       # (u, k), distinct labels
+
+
 def _mlp_sums(task, data, Et):
     """Label-wise sums of phi(a_n) at uniform attention, shape (V, m)."""
     sigma, _ = task.sigma()
     S = np.zeros((task.V, task.m))
     for sl, _, pre in _mlp_uniform_chunks(task, data, Et):
-        S += _group_sum(data.labels[sl], sigma(pre), task.V)         # (V, m)
+        _group_add(S, data.labels[sl], sigma(pre))                   # (V, m)
     return S / np.sqrt(task.m)
 
 
@@ -276,7 +286,7 @@ def _hard_sums(task, samples, W_kq, Et, n=None):
             alpha = hard_rows(scores(tok, pos, s_tok, s_trig))       # (B, L)
             a = np.einsum("bl,bld->bd", alpha, Et[tok])              # (B, d)
             a += alpha[np.arange(len(part)), pos][:, None] * task.z_trig   # (B, d)
-            S += _group_sum(labels[part], sigma(a @ task.W1.T), V) / np.sqrt(task.m)   # (V, m)
+            _group_add(S, labels[part], sigma(a @ task.W1.T) / np.sqrt(task.m))   # (V, m)
         return S
     S = Cn @ Et if Cn is not None else np.zeros((V, task.d))        # (V, d)
     S[perm] += ci[:, None] * (Et + task.z_trig)                      # label pi(x) gets e_x + z
