@@ -72,8 +72,10 @@ def test_fast_limit_over_many_label_blocks(monkeypatch, mode):
         _assert_close(fk, rk)
 
 
-# (V, N, L, m): V^2 >> N L (sparse blocks), V^2 << N L (dense blocks), both models
-REGIMES = [(3000, 400, 4, None), (40, 6000, 5, None), (3000, 400, 4, 6), (40, 6000, 5, 6)]
+# (V, N, L, m): V^2 >> N L (sparse blocks), V^2 << N L (dense blocks), both models; V > 46341
+# (y V + t would overflow int32) and V > 2^16 (labels sorted in two radix passes)
+REGIMES = [(3000, 400, 4, None), (40, 6000, 5, None), (3000, 400, 4, 6), (40, 6000, 5, 6),
+           (70001, 300, 3, None), (70001, 300, 3, 4)]
 
 
 @pytest.mark.parametrize("V,N,L,m", REGIMES)
