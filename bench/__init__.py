@@ -8,5 +8,7 @@ Nothing is asserted: the numbers are for the README, with the machine they came 
   memory of that run (in a subprocess);
 * :mod:`bench.exact_speed`: the exact finite-step three steps against the naive per-sample
   einsum reference of :mod:`bench.naive`;
-* :mod:`bench.finite_memory`: peak memory of a finite-step three_step at N = 200000.
+* :mod:`bench.finite_memory`: peak memory of a finite-step three_step at N = 200000;
+* :mod:`bench.large_v`: limit time at V = 32768 over V = 4096 and the peak memory at
+  V = 32768 (d = 256, L = 8, N = 4e6).
 """

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-BENCHMARKS = ("limit_speed", "exact_speed", "finite_memory")
+BENCHMARKS = ("limit_speed", "exact_speed", "finite_memory", "large_v")
 
 
 def main(argv=None) -> int:

@@ -64,6 +64,7 @@ def three_step(task, data, eta=None, gamma=None, gamma_v=None, limit=False):
     Params
         ``W_v`` (d, width), ``W_kq`` (d, d), ``hard`` and the per-step models.
     """
+    _check_data(task, data, limit)
     zero_v = np.zeros((task.d, task.width))
     zero_kq = np.zeros((task.d, task.d))
     if limit:
@@ -90,6 +91,22 @@ def three_step(task, data, eta=None, gamma=None, gamma_v=None, limit=False):
     _check_finite(W_v2)
     steps = ((W_v1, zero_kq, False), (W_v1, W_kq1, False), (W_v2, W_kq1, False))
     return Params(W_v=W_v2, W_kq=W_kq1, hard=False, steps=steps)
+
+
+def _check_data(task, data, limit):
+    """One-line ValueError for data that do not fit the task, before any index is used."""
+    tok, pos, lab = (np.asarray(a) for a in (data.tokens, data.pos, data.labels))
+    N = tok.shape[0] if tok.ndim else -1
+    if tok.ndim != 2 or tok.shape[1] != task.L or pos.shape != (N,) or lab.shape != (N,):
+        raise ValueError(f"data must hold tokens (N, {task.L}), pos (N,) and labels (N,)")
+    if not all(np.issubdtype(a.dtype, np.integer) for a in (tok, pos, lab)):
+        raise ValueError("data tokens, pos and labels must be integer arrays")
+    for name, a, hi in (("token", tok, task.V), ("position", pos, task.L), ("label", lab, task.V)):
+        # one pass: negative ids are huge as unsigned integers of the same width
+        if a.size and a.view(a.dtype.str.replace("i", "u")).max() >= hi:
+            raise ValueError(f"data {name} ids must lie in [0, {hi}), got [{a.min()}, {a.max()}]")
+    if limit and not np.array_equal(lab, task.perm[tok[np.arange(len(pos)), pos]]):
+        raise ValueError("limit=True needs labels equal to the facts of the informative tokens")
 
 
 def _check_finite(W):

@@ -4,14 +4,18 @@ Cost: :math:`O(nL)` for attention over the n = V reps probe sequences, plus one 
 (:math:`O(V\,\mathrm{width})`) per distinct attended vector.  Under hard attention a
 sequence attends to :math:`e_w + [w \text{ informative}] z_{trig}` for its winning token w
 (ties aside), so at most 2V distinct logit rows are formed whatever ``reps`` is; soft
-attention needs one row per sequence, in chunks.
+attention needs one row per sequence.  Logit rows are formed in chunks of bounded memory,
+but all V facts cost :math:`O(V^2\,\mathrm{width})`: ``facts=k`` evaluates a uniform
+random subset of k facts instead, :math:`O(kV\,\mathrm{width})`, with a standard error.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from common.checks import check_int
+
 from .attention import attended, chunk_rows, hard_rows, scores, softmax_rows, token_scores
-from .data import probe
+from .data import Dataset, probe
 from .fast import rank_tables, winners
 from .model import _check_weights, _features
 
@@ -58,11 +62,35 @@ def _credit(task, A, R, y, rows=None):
     return out
 
 
-def evaluate(task, params, rng, reps=1):
+def _probe_facts(task, k, reps, rng):
+    """Probe sequences for k facts drawn uniformly without replacement, ``reps`` each
+    (token-major order, as :func:`simulate.data.probe`)."""
+    V, L = task.V, task.L
+    x = np.repeat(rng.choice(V, size=k, replace=False), reps)              # (n,)
+    pos = rng.integers(0, L, size=len(x)).astype(np.int32)                 # (n,)
+    tokens = rng.integers(0, V, size=(len(x), L)).astype(np.int32)         # (n, L)
+    tokens[np.arange(len(x)), pos] = x
+    return Dataset(tokens=tokens, pos=pos, labels=task.perm[x])
+
+
+def evaluate(task, params, rng, reps=1, facts=None):
     r"""Evaluate trained weights on fresh sequences.
 
-    For every token :math:`x \in [V]`, ``reps`` fresh sequences carry x at a uniformly
-    random position among fresh noise tokens.
+    For every token :math:`x \in [V]` (or, with ``facts=k``, for k tokens drawn uniformly
+    without replacement), ``reps`` fresh sequences carry x at a uniformly random position
+    among fresh noise tokens.
+
+    Parameters
+    ----------
+    task : Task
+    params : Params
+    rng : numpy.random.Generator
+    reps : int
+        Sequences per fact.
+    facts : int, optional
+        Evaluate a random subset of this many facts (:math:`1 \le k \le V`): cost
+        :math:`O(kV\,\mathrm{width})` instead of :math:`O(V^2\,\mathrm{width})`.  Default:
+        all V facts, exactly as without the option.
 
     Returns
     -------
@@ -73,13 +101,25 @@ def evaluate(task, params, rng, reps=1):
         ``localization``: fraction whose score at the informative position is strictly the
         largest; ``attention_weight``: mean attention weight on that position;
         ``recall``: accuracy among localized sequences (NaN when ``n_localized`` is 0);
-        ``n``, ``n_localized``: counts.
+        ``n``, ``n_localized``: counts; ``facts``: the number k of facts evaluated (V
+        by default); ``accuracy_se``: standard error of ``accuracy`` as an estimate of the
+        accuracy over all V facts on such sequences,
+        :math:`\hat\sigma_c \sqrt{(1 - k/V)/k}` with :math:`\hat\sigma_c` the standard
+        deviation of the per-fact mean credit (finite-population corrected: 0 when k = V;
+        NaN when k = 1 < V).
     """
     W_v = np.asarray(params.W_v, dtype=np.float64)
     W_kq = np.asarray(params.W_kq, dtype=np.float64)
     _check_weights(task, W_v, W_kq)
     hard = bool(params.hard)
-    data = probe(task, reps, rng)
+    reps = check_int("reps", reps, 1)
+    if facts is None:
+        data, k = probe(task, reps, rng), task.V
+    else:
+        k = check_int("facts", facts, 1)
+        if k > task.V:
+            raise ValueError(f"facts must be at most V = {task.V}, got {k}")
+        data = _probe_facts(task, k, reps, rng)
     n, V = data.N, task.V
     s_tok, s_trig = token_scores(task, W_kq)                        # (V,), scalar
     R = W_v.T @ task.U                                              # (width, V)
@@ -120,6 +160,10 @@ def evaluate(task, params, rng, reps=1):
             credit[part] = _credit(task, attended(Et[tok], task.z_trig, pos, alpha), R,
                                    data.labels[part])
     n_loc = int(local.sum())
+    per_fact = credit.reshape(k, reps).mean(axis=1)                  # (k,) token-major rows
+    se = 0.0 if k == task.V else float("nan")
+    if 1 < k < task.V:
+        se = float(per_fact.std(ddof=1) * np.sqrt((1 - k / task.V) / k))
     return {
         "accuracy": float(credit.mean()),
         "localization": float(local.mean()),
@@ -127,4 +171,6 @@ def evaluate(task, params, rng, reps=1):
         "recall": float(credit[local].mean()) if n_loc else float("nan"),
         "n": int(n),
         "n_localized": n_loc,
+        "facts": int(k),
+        "accuracy_se": se,
     }

@@ -1,4 +1,4 @@
-r"""The early-phase limit from sufficient statistics, in :math:`O(NL + V^2 d)` time.
+r"""The early-phase limit from sufficient statistics, never a V x V array.
 
 With uniform label probabilities, :math:`g_n = \mathbf 1/V - e_{y_n}`, every W_V gradient
 of the limit (:mod:`simulate.early_phase`) is
@@ -7,12 +7,13 @@ label embeddings and :math:`S = \sum_n e_{y_n} x_n^\top` (V, width) the label-wi
 the read-out inputs.  For the attention-only model each :math:`x_n = a_n` is a sum of
 token columns, so the three steps need only counts (eq. numbers are this module's):
 
-(F1) uniform attention, :math:`S^{(1)} = (C E^\top + n z_{trig}^\top)/L`, with
-:math:`C_{yt}` the number of (sample, position) pairs with label y and token t and
-:math:`n_y` the label counts; :math:`W_V^{(1)} = \tilde U S^{(1)}/N`.
+(F1) uniform attention: with :math:`C_{yt}` the number of (sample, position) pairs with
+label y and token t (at most N L non-zeros, kept sparse), :math:`n_y` the label counts and
+:math:`X = C^\top \tilde U^\top` (V, d),
+:math:`W_V^{(1)} = (X^\top E^\top + \tilde U n\, z_{trig}^\top)/(NL)`.
 
-(F2) with :math:`K = \tilde U^\top W_V^{(1)} E` (V, V) and
-:math:`\kappa = \tilde U^\top W_V^{(1)} z_{trig}` (V,), the score gradient is
+(F2) with :math:`P = \tilde U^\top W_V^{(1)}` (V, d), :math:`K = P E` (V, V, never formed)
+and :math:`\kappa = P z_{trig}` (V,), the score gradient is
 :math:`-(b_{n,i} - \bar b_n)/L` with :math:`b_{n,i} = K_{y_n t_{n,i}} + [i=\ell_n]\kappa_{y_n}`,
 so the W_KQ step is a positive multiple of :math:`z_{eos} r^\top` with
 :math:`r = (E w + w_z z_{trig})/N`,
@@ -21,37 +22,36 @@ so the W_KQ step is a positive multiple of :math:`z_{eos} r^\top` with
     w_t = \tfrac1L\Big[\sum_y C_{yt}K_{yt} + n_{\pi t}\kappa_{\pi t} - \sum_n c_{n,t}\bar b_n\Big],
     \quad w_z = \tfrac1L\Big[\sum_t n_{\pi t}(K_{\pi t, t} + \kappa_{\pi t}) - \sum_n \bar b_n\Big],
 
-where :math:`c_{n,t}` counts token t in sample n: one gather-sum and one scatter over the
-N L tokens.  :math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where
-attention is constant and the exact gradient vanishes identically).
+where :math:`\sum_y C_{yt}K_{yt} = e_t^\top (X W_V^{(1)})_t`, and :math:`c_{n,t}` counts
+token t in sample n: :math:`\sum_n c_{n,t}\bar b_n` needs the per-sample sums
+:math:`s_n = \sum_i K_{y_n t_{n,i}} = p_{y_n}^\top a_n` (:func:`simulate._counts.pair_sums`).
+:math:`W_{KQ}` is the unit-norm :math:`z_{eos} r^\top` (zero when L = 1, where attention is
+constant and the exact gradient vanishes identically).
 
 (F3) hard attention: a sample's attended vector is :math:`e_w + [w \text{ is informative}]
 z_{trig}` for its winning token w unless distinct candidates tie, so
-:math:`S^{(3)} = C^{(3)} E^\top + n^{(3)} z_{trig}^\top` from the counts of winners per
-label; tied samples (rare, found exactly by ranking the 2V possible score values) are
-handled per sample with :func:`simulate.attention.hard_rows`.  :math:`W_V = \tilde U S^{(3)}/N`.
+:math:`S^{(3)} = C^{(3)} E^\top + n^{(3)} z_{trig}^\top` from the (sparse, at most N
+non-zeros) counts of winners per label; tied samples (rare, found exactly by ranking the
+2V possible score values) are handled per sample with :func:`simulate.attention.hard_rows`.
+:math:`W_V = \tilde U S^{(3)}/N`.  Step 3 ranks scores with one int16 gather and a column
+maximum per chunk, and reads no token of a label whose informative score beats every noise
+score (its samples all win cleanly: counted from n).
 
-Cost: three passes over the N L tokens, plus :math:`O(V^2 d)` matrix products.  Pass 1
-(:mod:`simulate._counts`) radix-sorts the samples by label bucket, writes one permuted int32
-copy of the tokens as label-relative pair codes and counts them (F1); pass 2 sums K over
-each sample's codes and scatters the sums back (F2).  Both are scipy sparse products over
-cache-sized chunks whose tables are a few rows of a V x V array.  Pass 3 (F3) ranks scores
-with one int16 gather and a column maximum per chunk, and reads no token of a label whose
-informative score beats every noise score (its samples all win cleanly: counted from n).
-Beyond the data and the sorted codes, memory is :math:`O(V^2 + Vd)` plus cache-sized chunks.
+Cost: :math:`O(\min(NL, V^2)\,d + Vd^2)` time and :math:`O(Vd + NL)` memory (the
+label-sorted tokens): two passes over the pairs (:mod:`simulate._counts`) for (F1) and
+(F2), one over the samples for (F3), and products of (V, d) matrices.
 
 The attention-MLP model uses (F3) with :math:`\varphi(e_t)` and :math:`\varphi(e_t + z_{trig})`
-in place of the columns, and chunks steps 1-2, whose :math:`\varphi` of per-sample averages
-has no count form.
+(at most 2V distinct attended vectors) in place of the columns, and chunks steps 1-2, whose
+:math:`\varphi` of per-sample averages has no count form: :math:`O(NL d + N m d)`.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._counts import pair_counts, pair_sums, spans
+from ._counts import label_sums, pair_sums, sort_by_label, spans
 from .attention import attended, chunk_rows, hard_rows, scores, token_scores
-from .model import _group_sum
 
 #: Working set of one chunk of the per-token passes: small enough to stay in cache.
 CACHE_BYTES = 8 * 2**20
@@ -69,58 +69,59 @@ def limit_three_step(task, data):
     W_v : ndarray, shape (d, width)
         Minus the step-3 gradient at uniform probabilities and hard attention.
     """
-    Ut = task.U - task.U.mean(axis=1, keepdims=True)                # (d, V), centred labels
-    n = None                                                         # label counts, if known
+    UtT = task.U.T - task.U.mean(axis=1)                             # (V, d) centred labels
+    Ut = UtT.T                                                       # (d, V) view
+    Et = np.ascontiguousarray(task.E.T)                              # (V, d) rows e_t
     if task.mlp:
-        S1 = _mlp_sums(task, data)                                   # (V, m)
+        S1 = _mlp_sums(task, data, Et)                               # (V, m)
         W_v1 = Ut @ S1 / data.N                                      # (d, m)
-        r = _mlp_direction(task, data, Ut.T @ W_v1)                  # (d,)
+        r = _mlp_direction(task, data, Ut.T @ W_v1, Et)              # (d,)
+        samples, n = (data.tokens, data.pos, data.labels), None
     else:
-        C, n, codes = pair_counts(task, data)                        # (V, V), (V,), sorted codes
-        S1 = (_times(C, task.E.T) + np.outer(n, task.z_trig)) / task.L   # (V, d)  (F1)
-        W_v1 = Ut @ S1 / data.N                                      # (d, d)
-        r = _attn_direction(task, C, n, W_v1, Ut, codes)             # (d,)     (F2)
-        del codes
+        srt = sort_by_label(task, data)
+        X = label_sums(srt, UtT)                                     # (V, d) C^T Ut^T
+        W_v1 = (X.T @ Et + np.outer(Ut @ srt.n, task.z_trig)) / (task.L * data.N)  # (F1)
+        r = _attn_direction(task, srt, X, W_v1, UtT, Et)             # (d,)     (F2)
+        del X
+        samples, n = (srt.tokens, srt.pos, srt.labels), srt.n
     W_kq = np.outer(task.z_eos, r)                                   # (d, d)
     norm = np.linalg.norm(W_kq)
     W_kq = W_kq / norm if norm > 0 else W_kq
-    samples = (data.tokens, data.pos, data.labels)
-    W_v = Ut @ _hard_sums(task, samples, W_kq, n) / data.N           # (d, width)  (F3)
+    W_v = Ut @ _hard_sums(task, samples, W_kq, Et, n) / data.N       # (d, width)  (F3)
     return W_v1, W_kq, W_v
 
 
-def _attn_direction(task, C, n, W_v1, Ut, sorted_codes):
+def _attn_direction(task, srt, X, W_v1, UtT, Et):
     r"""r of (F2) for the attention-only model, shape (d,).
 
+    With :math:`P = \tilde U^\top W_V^{(1)}` (V, d), :math:`K = P E` is never formed:
+    :math:`\sum_y C_{yt} K_{yt} = e_t^\top (X W_V^{(1)})_t` and
+    :math:`\kappa^\top C = (X W_V^{(1)} z_{trig})^\top` from pass 1, and
     :math:`\bar b_n = (s_n + \kappa_{y_n})/L` with :math:`s_n = \sum_i K_{y_n t_{n,i}}`, so
-    :math:`\sum_n c_{n,t}\bar b_n = (\sum_n c_{n,t}s_n + (\kappa^\top C)_t)/L`: the data
-    enter through one pass of :func:`simulate._counts.pair_sums`.
+    :math:`\sum_n c_{n,t}\bar b_n = (\sum_n c_{n,t}s_n + (\kappa^\top C)_t)/L`, whose image
+    under E is all that r needs: pass 2 of :mod:`simulate._counts`.
     """
-    V, L, N = task.V, task.L, n.sum()
+    L, N, perm = task.L, srt.n.sum(), task.perm
     if L == 1:
         return np.zeros(task.d)
-    K = Ut.T @ (W_v1 @ task.E)                                       # (V, V) K[y, t]
-    kap = Ut.T @ (W_v1 @ task.z_trig)                                # (V,)
-    perm = task.perm
-    nx = n[perm]                                                     # (V,) informative-token counts
-    A = np.einsum("yt,yt->t", C, K) + nx * kap[perm]                 # (V,) sum of b per token
-    Ds, s_sum = pair_sums(sorted_codes, K)                           # (V,), scalar
-    D = (Ds + kap @ C) / L                                           # (V,) sum_n c_{n,t} bbar_n
-    w = (A - D) / L                                                  # (V,)
-    w_z = (nx @ (K[perm, np.arange(V)] + kap[perm]) - (s_sum + n @ kap) / L) / L
-    return (task.E @ w + w_z * task.z_trig) / N                      # (d,)
+    P = UtT @ W_v1                                                   # (V, d) rows p_y
+    kap = P @ task.z_trig                                            # (V,)
+    nx = srt.n[perm]                                                 # (V,) informative-token counts
+    XW = X @ W_v1                                                    # (V, d) (C^T P)
+    A = np.einsum("td,td->t", Et, XW) + nx * kap[perm]               # (V,) sum of b per token
+    Dk = XW @ task.z_trig                                            # (V,) (kappa^T C)
+    del XW
+    D, s_sum = pair_sums(srt, P, Et)                                 # (V,), scalar
+    ED = task.E @ (D + Dk) / L                                       # (d,) E sum_n c_n bbar_n
+    Ew = (task.E @ A - ED) / L                                       # (d,) E w
+    K_diag = np.einsum("td,td->t", P[perm], Et)                      # (V,) K[pi t, t]
+    w_z = (nx @ (K_diag + kap[perm]) - (s_sum + srt.n @ kap) / L) / L
+    return (Ew + w_z * task.z_trig) / N                              # (d,)
 
 
-def _times(C, X):
-    """``C @ X`` for a count matrix C (V, V): sparse when few counts are nonzero."""
-    if 8 * np.count_nonzero(C) < C.size:
-        return np.asarray(sp.csr_array(C) @ X)                       # (V, k)
-    return C @ X                                                     # (V, k)
-
-
-def _mlp_uniform_chunks(task, data):
-    """Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m)."""
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d) row gathers
+def _mlp_uniform_chunks(task, data, Et):
+    r"""Per chunk at uniform attention: ``(sl, tok, pre)``, tokens (B, L) and W1 a (B, m);
+    ``Et`` (V, d) is :math:`E^\top`, contiguous for row gathers."""
     rows = chunk_rows(8 * (4 * task.m + 3 * task.d + 2 * task.L), CACHE_BYTES)
     for sl in spans(data.N, rows):
         tok = data.tokens[sl]                                        # (B, L)
@@ -130,16 +131,27 @@ def _mlp_uniform_chunks(task, data):
         yield sl, tok, (a / task.L) @ task.W1.T                      # (B, m)
 
 
-def _mlp_sums(task, data):
+def _group_add(S, y, X):
+    """``S[y_j] += X_j`` for every row j, in O(len(y) k): the rows are sorted by label and
+    summed per run, so no (V, k) temporary is formed (S (V, k), y (B,), X (B, k))."""
+    if len(y) == 0:
+        return
+    order = np.argsort(y, kind="stable")                             # (B,)
+    ys = y[order]
+    starts = np.flatnonzero(np.concatenate([[True], ys[1:] != ys[:-1]]))   # (u,) run starts
+    S[ys[starts]] += np.add.reduceat(X[order], starts, axis=0)       # (u, k), distinct labels
+
+
+def _mlp_sums(task, data, Et):
     """Label-wise sums of phi(a_n) at uniform attention, shape (V, m)."""
     sigma, _ = task.sigma()
     S = np.zeros((task.V, task.m))
-    for sl, _, pre in _mlp_uniform_chunks(task, data):
-        S += _group_sum(data.labels[sl], sigma(pre), task.V)         # (V, m)
+    for sl, _, pre in _mlp_uniform_chunks(task, data, Et):
+        _group_add(S, data.labels[sl], sigma(pre))                   # (V, m)
     return S / np.sqrt(task.m)
 
 
-def _mlp_direction(task, data, Rt):
+def _mlp_direction(task, data, Rt, Et):
     r"""r of the attention-MLP W_KQ step, shape (d,).
 
     ``Rt`` is :math:`\tilde U^\top W_V^{(1)}` (V, m): the read-out gradient of label y is
@@ -149,9 +161,8 @@ def _mlp_direction(task, data, Rt):
     if L == 1:
         return np.zeros(task.d)
     _, dsigma = task.sigma()
-    Et = np.ascontiguousarray(task.E.T)                              # (V, d)
     w, w_z = np.zeros(V), 0.0
-    for sl, tok, pre in _mlp_uniform_chunks(task, data):
+    for sl, tok, pre in _mlp_uniform_chunks(task, data, Et):
         rows = np.arange(tok.shape[0])
         pos = data.pos[sl]
         c = (dsigma(pre) * Rt[data.labels[sl]]) @ task.W1            # (B, d) = -dL/da * N sqrt(m)
@@ -219,8 +230,9 @@ def winners(tok, pos, tables):
 
 
 def _winners(task, samples, s_tok, s_trig, n=None):
-    """Counts of clean noise winners (V, V) by (label, token) (None if no sample needed its
-    tokens read), of clean informative winners (V,) by token, and the indices of tied samples.
+    """Counts of clean noise winners by (label, token) as a sparse (V, V) matrix (None if no
+    sample needed its tokens read), of clean informative winners (V,) by token, and the
+    indices of tied samples.
 
     A label whose informative score beats every noise score wins cleanly in all its samples:
     they are counted without reading their tokens.  The others' samples go through
@@ -240,47 +252,49 @@ def _winners(task, samples, s_tok, s_trig, n=None):
     M = len(labels) if idx is None else len(idx)
     rows = chunk_rows(8 * L + 48, 2**20)            # the gather's intp index copy fits L2
     bufs = np.empty((rows, L), ri_of.dtype), np.empty((L, rows), ri_of.dtype)
-    code = np.empty(M, dtype=np.int64)                               # (M,) (V + 2) y + column
+    col = np.empty(M, dtype=np.int32 if V + 2 < 2**31 else np.int64)   # (M,) winner columns
     for sl in spans(M, rows):
         part = sl if idx is None else idx[sl]
         tok = tokens[part] if idx is None else tokens.take(part, axis=0)   # (B, L)
-        y = labels[part]                                             # (B,)
-        col = winner_columns(tok, pos[part], ri_of.take(y), tables, bufs)   # (B,)
-        np.add(y * (V + 2), col, out=code[sl])
-    counts = np.bincount(code, minlength=V * (V + 2)).reshape(V, V + 2)
-    tied = np.flatnonzero(code % (V + 2) == V + 1) if counts[:, V + 1].any() else code[:0]
-    return counts[:, :V], ci + counts[task.perm, V], tied if idx is None else idx[tied]
+        col[sl] = winner_columns(tok, pos[part], ri_of.take(labels[part]), tables, bufs)
+    y = labels if idx is None else labels.take(idx)                  # (M,)
+    noise = col < V                                                  # (M,) clean noise winners
+    Cn = sp.coo_array((np.ones(int(noise.sum())), (y[noise], col[noise])), shape=(V, V))
+    ci = ci + np.bincount(y[col == V], minlength=V)[task.perm]       # (V,) by token
+    tied = np.flatnonzero(col == V + 1)                              # (T,)
+    return Cn, ci, tied if idx is None else idx[tied]
 
 
-def _hard_sums(task, samples, W_kq, n=None):
-    """Label-wise sums of the read-out inputs under hard attention, shape (V, width);
-    ``n`` (V,) are the label counts if known."""
+def _hard_sums(task, samples, W_kq, Et, n=None):
+    r"""Label-wise sums of the read-out inputs under hard attention, shape (V, width);
+    ``Et`` (V, d) is :math:`E^\top`, ``n`` (V,) the label counts if known.  Winner counts
+    stay sparse: a product with them costs O(nnz width), nnz at most N."""
     V, perm = task.V, task.perm
     tokens, positions, labels = samples
     s_tok, s_trig = token_scores(task, W_kq)                         # (V,), scalar
     Cn, ci, tied = _winners(task, samples, s_tok, s_trig, n)
     if task.mlp:
         sigma, _ = task.sigma()
-        Phi_e = sigma(task.E.T @ task.W1.T) / np.sqrt(task.m)       # (V, m) phi(e_t)
-        Phi_z = sigma((task.E.T + task.z_trig) @ task.W1.T) / np.sqrt(task.m)  # (V, m)
-        S = _times(Cn, Phi_e) if Cn is not None else np.zeros((V, task.m))   # (V, m)
+        Phi_e = sigma(Et @ task.W1.T) / np.sqrt(task.m)              # (V, m) phi(e_t)
+        Phi_z = sigma((Et + task.z_trig) @ task.W1.T) / np.sqrt(task.m)   # (V, m)
+        S = Cn @ Phi_e if Cn is not None else np.zeros((V, task.m))   # (V, m)
         S[perm] += ci[:, None] * Phi_z                               # label pi(x) gets phi(e_x + z)
-        Et = np.ascontiguousarray(task.E.T)                          # (V, d)
         rows = chunk_rows(8 * task.L * (task.d + 2))
         for start in range(0, len(tied), rows):
             part = tied[start:start + rows]
             tok, pos = tokens[part], positions[part]                 # (B, L), (B,)
             alpha = hard_rows(scores(tok, pos, s_tok, s_trig))       # (B, L)
             a = attended(Et[tok], task.z_trig, pos, alpha)           # (B, d)
-            S += _group_sum(labels[part], sigma(a @ task.W1.T), V) / np.sqrt(task.m)   # (V, m)
+            _group_add(S, labels[part], sigma(a @ task.W1.T) / np.sqrt(task.m))   # (V, m)
         return S
-    S = _times(Cn, task.E.T) if Cn is not None else np.zeros((V, task.d))   # (V, d)
-    S[perm] += ci[:, None] * (task.E.T + task.z_trig)               # label pi(x) gets e_x + z
-    if len(tied):
-        tok, pos, y = tokens[tied], positions[tied], labels[tied]
-        alpha = hard_rows(scores(tok, pos, s_tok, s_trig))           # (T, L), ties split
-        pair = y[:, None] * V + tok                                  # (T, L)
-        Ct = np.bincount(pair.ravel(), weights=alpha.ravel(), minlength=V * V).reshape(V, V)
-        nz = np.bincount(y, weights=alpha[np.arange(len(tied)), pos], minlength=V)   # (V,)
-        S += _times(Ct, task.E.T) + np.outer(nz, task.z_trig)        # (V, d)
+    S = Cn @ Et if Cn is not None else np.zeros((V, task.d))        # (V, d)
+    S[perm] += ci[:, None] * (Et + task.z_trig)                      # label pi(x) gets e_x + z
+    rows = chunk_rows(8 * task.L * 4)
+    for start in range(0, len(tied), rows):
+        part = tied[start:start + rows]
+        tok, pos, y = tokens[part], positions[part], labels[part]    # (B, L), (B,), (B,)
+        alpha = hard_rows(scores(tok, pos, s_tok, s_trig))           # (B, L), ties split
+        Ct = sp.coo_array((alpha.ravel(), (np.repeat(y, task.L), tok.ravel())), shape=(V, V))
+        nz = np.bincount(y, weights=alpha[np.arange(len(part)), pos], minlength=V)   # (V,)
+        S += Ct @ Et + np.outer(nz, task.z_trig)                     # (V, d)
     return S

@@ -42,7 +42,9 @@ from .task import Task
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "sweeps"
 
 _MEASURE_KEYS = {"V", "d", "L", "N", "m", "embeddings", "activation", "eta", "gamma",
-                 "gamma_v", "reps", "limit"}
+                 "gamma_v", "reps", "limit", "facts"}
+#: From this V on (or with ``facts``), results carry ``facts`` and ``accuracy_se``.
+LARGE_V = 4096
 
 
 def point_seed(base_seed, config, seed_index, seed_from=None) -> np.random.SeedSequence:
@@ -67,7 +69,8 @@ def measure_point(config, seed_seq) -> dict:
     config : dict
         ``V, d, L, N`` (required); ``m`` (None: attention-only), ``embeddings``,
         ``activation``; ``eta, gamma`` (and ``gamma_v``) for finite steps, else the
-        early-phase limit; ``reps`` test sequences per token (default 1).
+        early-phase limit; ``reps`` test sequences per token (default 1); ``facts``
+        evaluate a random subset of that many facts (see :func:`simulate.evaluate`).
     seed_seq : numpy.random.SeedSequence
         Its children 0, 1, 2 seed the task, the training data and the test data.
 
@@ -75,7 +78,8 @@ def measure_point(config, seed_seq) -> dict:
     -------
     dict
         ``accuracy``, ``localization``, ``recall``, ``attention_weight`` (floats; recall
-        is NaN when nothing is localized) and ``n``, ``n_localized``.
+        is NaN when nothing is localized) and ``n``, ``n_localized``; from ``LARGE_V`` on
+        or with ``facts``, also ``facts`` (facts evaluated) and ``accuracy_se``.
     """
     unknown = set(config) - _MEASURE_KEYS
     if unknown:
@@ -93,9 +97,10 @@ def measure_point(config, seed_seq) -> dict:
     data = sample(task, cfg["N"], np.random.default_rng(_child(seed_seq, 1)))
     params = three_step(task, data, **steps) if steps else three_step(task, data, limit=True)
     res = evaluate(task, params, np.random.default_rng(_child(seed_seq, 2)),
-                   reps=config.get("reps", 1))
+                   reps=config.get("reps", 1), facts=config.get("facts"))
     keys = ("accuracy", "localization", "recall", "attention_weight", "n", "n_localized")
-    return {k: res[k] for k in keys}
+    big = config.get("facts") is not None or cfg["V"] >= LARGE_V
+    return {k: res[k] for k in keys + (("facts", "accuracy_se") if big else ())}
 
 
 def _one_blas_thread():
