@@ -8,13 +8,21 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 EMBEDDINGS = ("gaussian", "orthogonal")
 ACTIVATIONS = ("relu", "he2")
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
-    """Return ``value`` as ``int`` if it is an integer ``>= minimum``, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    """Return ``value`` as ``int`` if it is an integer ``>= minimum``, else raise ValueError.
+
+    An integral float (``32.0``) counts as an integer; a bool (``True``), a non-integral or
+    non-finite float and anything that is not a number do not.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got the boolean {value!r}")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
             value = int(value)
         else:

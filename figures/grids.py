@@ -108,10 +108,12 @@ def _version(fn) -> str:
     return f"{code_version()}-{own}"
 
 
-def sweep(base: dict, axes: dict, quick: bool, fn=measure_point) -> Grid:
-    """Run (or load) ``fn`` on the product grid; return a :class:`Grid`."""
+def sweep(base: dict, axes: dict, quick: bool, fn=measure_point, seeds=None) -> Grid:
+    """Run (or load) ``fn`` on the product grid (``seeds`` per point, default
+    :func:`n_seeds`); return a :class:`Grid`."""
     axes = {k: list(v) for k, v in axes.items()}
-    res = run_sweep(fn, configs_of(base, axes), seeds=n_seeds(quick), cache_dir=cache_dir(),
+    seeds = n_seeds(quick) if seeds is None or quick else seeds
+    res = run_sweep(fn, configs_of(base, axes), seeds=seeds, cache_dir=cache_dir(),
                     code_version=_version(fn), seed_from=SEED_FROM)
     return Grid(axes, res)
 
@@ -166,11 +168,11 @@ def spread(values, axis=-1):
     return np.median(v, axis=axis), np.min(v, axis=axis), np.max(v, axis=axis)
 
 
-def critical_sim(base, xkey, xvals, Ns, quick, fn=measure_point, key="accuracy"):
+def critical_sim(base, xkey, xvals, Ns, quick, fn=measure_point, key="accuracy", seeds=None):
     """Simulated critical N per x and seed from an accuracy-vs-N grid.
 
     Returns ``(nstar, grid)``: ``nstar`` has shape (len(xvals), seeds) (first crossing of
     tau in log N per seed; inf when never reached), ``grid`` the underlying :class:`Grid`.
     """
-    g = sweep(base, {xkey: xvals, "N": Ns}, quick, fn)
+    g = sweep(base, {xkey: xvals, "N": Ns}, quick, fn, seeds)
     return crossings(Ns, np.moveaxis(g[key], -1, 1)), g

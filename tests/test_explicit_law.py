@@ -190,5 +190,5 @@ def test_law_against_critical_N(Vv, dv, Lv):
     # per-task scale linearly, and combines recall and localization by a maximum instead of
     # the product p * r; the full prediction integrates all of them.
     law = capacity_laws(Vv, dv, Lv)["N_star"]
-    full = critical_N(Vv, dv, Lv, 0.9)
+    full = critical_N(Vv, dv, Lv, target=0.9)
     assert 0.5 < law / full < 2.0, (law, full)

@@ -94,7 +94,7 @@ def test_searches_take_the_activation(capsys):
     code, out, _ = call(base + ["--activation", "he2"], capsys)
     assert code == 0
     got = json.loads(out)["critical_N"]
-    want = critical_N(8, 16, 2, 0.5, m=64, activation="he2")
+    want = critical_N(8, 16, 2, target=0.5, m=64, activation="he2")
     assert float(got) == want
     code, _, err = call(base + ["--activation", "tanh"], capsys)
     assert code == 2 and len(err) == 1

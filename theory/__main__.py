@@ -117,14 +117,14 @@ def _search(args) -> dict:
     target = check_fraction("target", args.target)
     if args.command == "critical-n":
         cfg = check_config(args.V, args.d, args.L, args.m, args.embeddings, args.activation)
-        val = critical_N(cfg["V"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"],
-                         cfg["activation"])
+        val = critical_N(cfg["V"], cfg["d"], cfg["L"], target=target, m=cfg["m"],
+                         embeddings=cfg["embeddings"], activation=cfg["activation"])
         key, out = "critical_N", {k: cfg[k] for k in ("V", "d", "L")}
     else:
         cfg = check_config(2, args.d, args.L, args.m, args.embeddings, args.activation,
                            N=args.N)
-        val = capacity(cfg["N"], cfg["d"], cfg["L"], target, cfg["m"], cfg["embeddings"],
-                       cfg["activation"])
+        val = capacity(cfg["N"], cfg["d"], cfg["L"], target=target, m=cfg["m"],
+                       embeddings=cfg["embeddings"], activation=cfg["activation"])
         key, out = "capacity", {k: cfg[k] for k in ("N", "d", "L")}
     out["target"] = target
     out[key] = float(val) if math.isinf(val) else int(val)

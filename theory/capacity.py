@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from common.checks import check_config, check_fraction
+from common.checks import check_config, check_fraction, check_int
 
 from .gaussian.explicit_law import capacity_laws
 from .gaussian.predict import gaussian_accuracy
@@ -25,10 +25,10 @@ def _accuracy(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
     """Predicted accuracy (cached: the searches revisit points)."""
     if m is None and embeddings == "gaussian":       # skip the one-step model and the terms
         return gaussian_accuracy(V, N, d, L)
-    return predict(V, N, d, L, m, embeddings, activation)["accuracy"]
+    return predict(V, N, d, L, m=m, embeddings=embeddings, activation=activation)["accuracy"]
 
 
-def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu",
+def critical_N(V, d, L, *, target=0.9, m=None, embeddings="gaussian", activation="relu",
                n_max=10**10):
     r"""Smallest N whose predicted accuracy reaches ``target`` (docs/model.md, section 5).
 
@@ -39,6 +39,7 @@ def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="r
     """
     cfg = check_config(V, d, L, m, embeddings, activation)
     tau_ = check_fraction("target", target)
+    n_max = check_int("n_max", n_max, 1)
     V, d, L, m = cfg["V"], cfg["d"], cfg["L"], cfg["m"]
     if m is None and cfg["embeddings"] == "orthogonal":
         return critical_N_orthogonal(V, L, tau_, N_max=min(int(n_max), 10**7))
@@ -55,7 +56,7 @@ def critical_N(V, d, L, target=0.9, m=None, embeddings="gaussian", activation="r
     return geometric_bisect(ok, max(1, hi // 4) if lo == 0 else lo, hi)
 
 
-def capacity(N, d, L, target=0.9, m=None, embeddings="gaussian", activation="relu"):
+def capacity(N, d, L, *, target=0.9, m=None, embeddings="gaussian", activation="relu"):
     r"""Largest V whose predicted accuracy reaches ``target`` (docs/model.md, section 5).
 
     Returns 1 when no V in 2..16 reaches the target.  Bisection on V, started by doubling

@@ -167,7 +167,7 @@ def accuracy_upper_bound(V, d, L, N, m=None, embeddings="gaussian") -> float:
     return float(min(fano, 1.0, coupon_accuracy(V=V, N=N)))
 
 
-def lower_bound_N(V, d, L, m=None, target=0.9, embeddings="gaussian") -> float:
+def lower_bound_N(V, d, L, *, target=0.9, m=None, embeddings="gaussian") -> float:
     r"""N below which no estimator that sees only the initial gradient reaches ``target``.
 
     .. math::

@@ -5,7 +5,7 @@ Attention-only with gaussian embeddings: :mod:`theory.gaussian` (T1-T4); attenti
 """
 from __future__ import annotations
 
-from common.checks import check_config
+from common.checks import check_config, check_int
 
 from .gaussian.predict import predict_gaussian
 from .mlp.predict import predict_mlp
@@ -14,7 +14,7 @@ from .orthogonal.predict import predict_orthogonal
 __all__ = ["predict"]
 
 
-def predict(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
+def predict(V, N, d, L, *, m=None, embeddings="gaussian", activation="relu"):
     r"""Predicted accuracy of the three-step model in the early-phase limit.
 
     Parameters
@@ -46,7 +46,7 @@ def predict(V, N, d, L, m=None, embeddings="gaussian", activation="relu"):
     NotImplementedError
         For the attention-MLP model with orthogonal embeddings.
     """
-    cfg = check_config(V, d, L, m, embeddings, activation, N=N)
+    cfg = check_config(V, d, L, m, embeddings, activation, N=check_int("N", N, 1))
     V, N, d, L, m = cfg["V"], cfg["N"], cfg["d"], cfg["L"], cfg["m"]
     if m is not None:
         if cfg["embeddings"] != "gaussian":
