@@ -87,3 +87,24 @@ def test_simulated_localization_is_quenched_for_long_sequences():
         res = evaluate(task, par, np.random.default_rng(200 + seed), reps=reps)
         expect = np.mean((blockers == 0) & (a > 0))
         assert res["localization"] == pytest.approx(expect, abs=1e-12)
+
+
+@pytest.mark.parametrize("V,p", [(5, 0.4), (16, 0.7), (64, 0.6)])
+def test_inverse_candidates_monte_carlo(V, p):
+    """(8.5): E 1/(1+K) for K ~ Binomial(V, 1 - p) non-localized tokens."""
+    from theory.gaussian.quenched import INV_CANDIDATES
+    rng = np.random.default_rng(V)
+    n = 100_000
+    x = 1.0 / (1 + rng.binomial(V, 1 - p, size=n))
+    assert abs(x.mean() - float(INV_CANDIDATES(p=p, V=V))) < 5 * x.std() / np.sqrt(n)
+
+
+@pytest.mark.parametrize("V,L", [(8, 2), (16, 20), (32, 200)])
+def test_top_token_present_monte_carlo(V, L):
+    """(8.4): the top-scoring token is among L-1 uniform draws."""
+    from theory.gaussian.quenched import TOP_PRESENT
+    rng = np.random.default_rng(L)
+    n = 40_000
+    hit = float(np.mean(np.any(rng.integers(0, V, size=(n, L - 1)) == 0, axis=1)))
+    p = float(TOP_PRESENT(V=V, L=L))
+    assert abs(hit - p) < binomial_tol(p, n)

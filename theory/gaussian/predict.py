@@ -21,7 +21,7 @@ from ..quadrature import normal_nodes
 from .laws import margin_terms, regime
 from .localization import localization
 from .one_step import one_step_accuracy
-from .quenched import quenched_classes
+from .quenched import coherent_nonlocal, quenched_classes
 from .recall import nonlocal_accuracy, recall
 
 __all__ = ["predict_gaussian", "gaussian_accuracy", "combined_recall", "localization_classes"]
@@ -139,6 +139,8 @@ def combined_recall(V, N, d, L, loc, quenched=True):
                else localization_classes(loc, V, L))
     nl = (nonlocal_accuracy(V, N, d, [float(loc["p_train"])], [1.0])
           if float(loc["p_test"]) < 1 - 1e-9 else 0.0)
+    if quenched:
+        nl = coherent_nonlocal(V, L, float(loc["p_test"]), nl)
     for wg, pk_test, pk_train, wk in classes:
         r = recall(V, N, d, pk_test, pk_train, wk, nonlocal_acc=nl)
         pl = float(np.dot(wk, pk_test))

@@ -30,7 +30,8 @@ from ..formula import formula
 from ..quadrature import normal_nodes
 from ..symbols import L, V
 
-__all__ = ["quenched_classes", "P_LOC_BLOCKED", "BLOCKER_PROB", "P_LOC_THINNED"]
+__all__ = ["quenched_classes", "coherent_nonlocal", "P_LOC_BLOCKED", "BLOCKER_PROB",
+           "P_LOC_THINNED", "TOP_PRESENT", "INV_CANDIDATES"]
 
 _m, _g, _kap = sp.symbols("m_b g kappa", real=True)
 _rho = sp.Symbol("rho", nonnegative=True)
@@ -43,6 +44,14 @@ BLOCKER_PROB = formula(
 P_LOC_THINNED = formula(
     "localization.quenched_train_mean_blockers", "8.3", _rho * _m,
     "mean training blockers: Binomial(m, rho) thinning, rho = q_train / q_test")
+
+_p = sp.Symbol("p", positive=True)
+TOP_PRESENT = formula(
+    "localization.top_token_present", "8.4", 1 - (1 - 1 / V) ** (L - 1),
+    "probability that the highest-scoring token t* is among the L-1 noise draws")
+INV_CANDIDATES = formula(
+    "recall.nonlocal_candidates", "8.5", (1 - _p ** (V + 1)) / ((V + 1) * (1 - _p)),
+    "E 1/(1+K), K ~ Binomial(V, 1-p) non-localized tokens: one of K+1 tied labels is read")
 
 #: Largest number of classes handed to the read-out (adjacent blocker counts are merged).
 MAX_CLASSES = 32
@@ -126,3 +135,23 @@ def quenched_classes(loc, V, L, r=0.0, n_task=3, n_tok=10):
         wk = wk[good] / wk[good].sum()
         out.append((wg, pk, np.clip(pkt, 0.0, 1.0), wk))
     return out
+
+
+def coherent_nonlocal(V, L, p_test, annealed):
+    r"""Accuracy of a non-localized test sequence with quenched scores (eqs. 8.4-8.6).
+
+    A non-localized sequence reads its highest-scoring noise token; when the top token
+    :math:`t^*` is present (probability :math:`\pi_1`, eq. 8.4) every non-localized test
+    and training sequence reads the same :math:`e_{t^*}`.  Its logits are then the label
+    counts of the K non-localized tokens (each about N/V) and that of :math:`t^*` itself
+    (localized, about N/V): K + 1 exchangeable labels, one of which wins for every
+    non-localized test, so a non-localized test token is right with probability
+    :math:`1/(K+1)`, averaged over :math:`K\sim\mathrm{Bin}(V, 1-p)` (eq. 8.5).  Otherwise
+    the read token varies and ``annealed`` (eq. 3.25) applies:
+
+    .. math:: a_{nl} = \pi_1\,\mathbb E\frac1{1+K} + (1-\pi_1)\,a_{3.25}.  \tag{8.6}
+    """
+    if p_test >= 1 - 1e-12:
+        return float(annealed)
+    pi1 = float(TOP_PRESENT(V=V, L=L))
+    return pi1 * float(INV_CANDIDATES(p=max(p_test, 1e-12), V=V)) + (1 - pi1) * float(annealed)
