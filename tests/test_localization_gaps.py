@@ -89,14 +89,19 @@ def test_simulated_localization_is_quenched_for_long_sequences():
         assert res["localization"] == pytest.approx(expect, abs=1e-12)
 
 
-@pytest.mark.parametrize("V,p", [(5, 0.4), (16, 0.7), (64, 0.6)])
-def test_inverse_candidates_monte_carlo(V, p):
-    """(8.5): E 1/(1+K) for K ~ Binomial(V, 1 - p) non-localized tokens."""
+@pytest.mark.parametrize("V,N,p", [(5, 4000, 0.4), (16, 2000, 0.7), (64, 3000, 0.6), (48, 26, 0.5)])
+def test_inverse_candidates_monte_carlo(V, N, p):
+    """(8.5): a non-localized token x is read right iff it has a training sample and wins a
+    uniform tie among itself, the other non-localized tokens with samples and t*'s label."""
     from theory.gaussian.quenched import INV_CANDIDATES
-    rng = np.random.default_rng(V)
+    rng = np.random.default_rng(V + N)
     n = 100_000
-    x = 1.0 / (1 + rng.binomial(V, 1 - p, size=n))
-    assert abs(x.mean() - float(INV_CANDIDATES(p=p, V=V))) < 5 * x.std() / np.sqrt(n)
+    s = 1 - (1 - 1 / V) ** N
+    has = rng.random(n) < s                                       # c_x > 0
+    K = rng.binomial(V - 1, (1 - p) * s, size=n)                  # competing non-localized
+    B = rng.random(n) < s                                         # t*'s label has samples
+    x = has / (1.0 + B + K)
+    assert abs(x.mean() - float(INV_CANDIDATES(p=p, V=V, N=N))) < 5 * x.std() / np.sqrt(n)
 
 
 @pytest.mark.parametrize("V,L", [(8, 2), (16, 20), (32, 200)])

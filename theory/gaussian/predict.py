@@ -140,7 +140,7 @@ def combined_recall(V, N, d, L, loc, quenched=True):
     nl = (nonlocal_accuracy(V, N, d, [float(loc["p_train"])], [1.0])
           if float(loc["p_test"]) < 1 - 1e-9 else 0.0)
     if quenched:
-        nl = coherent_nonlocal(V, L, float(loc["p_test"]), nl)
+        nl = coherent_nonlocal(V, N, L, float(loc["p_test"]), nl)
     for wg, pk_test, pk_train, wk in classes:
         r = recall(V, N, d, pk_test, pk_train, wk, nonlocal_acc=nl)
         pl = float(np.dot(wk, pk_test))

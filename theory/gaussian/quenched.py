@@ -28,7 +28,7 @@ from scipy.special import gammaln, ndtr, xlog1py, xlogy
 
 from ..formula import formula
 from ..quadrature import normal_nodes
-from ..symbols import L, V
+from ..symbols import L, N, V
 
 __all__ = ["quenched_classes", "coherent_nonlocal", "P_LOC_BLOCKED", "BLOCKER_PROB",
            "P_LOC_THINNED", "TOP_PRESENT", "INV_CANDIDATES"]
@@ -49,9 +49,16 @@ _p = sp.Symbol("p", positive=True)
 TOP_PRESENT = formula(
     "localization.top_token_present", "8.4", 1 - (1 - 1 / V) ** (L - 1),
     "probability that the highest-scoring token t* is among the L-1 noise draws")
+_s = 1 - (1 - 1 / V) ** N                      # a token has at least one training sample
+_q = (1 - _p) * _s                              # another token is a competing candidate
+_n = V - 1
+_E1 = (1 - (1 - _q) ** (_n + 1)) / ((_n + 1) * _q)                                  # E 1/(1+K)
+_E2 = ((1 - (1 - _q) ** (_n + 2)) / (_n + 2)                                        # E 1/(2+K)
+       - (1 - _q) * (1 - (1 - _q) ** (_n + 1)) / (_n + 1)) / _q ** 2
 INV_CANDIDATES = formula(
-    "recall.nonlocal_candidates", "8.5", (1 - _p ** (V + 1)) / ((V + 1) * (1 - _p)),
-    "E 1/(1+K), K ~ Binomial(V, 1-p) non-localized tokens: one of K+1 tied labels is read")
+    "recall.nonlocal_candidates", "8.5", _s * (_s * _E2 + (1 - _s) * _E1),
+    "E [c_x > 0]/(1 + B + K): K ~ Bin(V-1, (1-p)s) non-localized labels with samples, "
+    "B ~ Bern(s) the top token's own label; one of the tied candidates wins")
 
 #: Largest number of classes handed to the read-out (adjacent blocker counts are merged).
 MAX_CLASSES = 32
@@ -137,21 +144,21 @@ def quenched_classes(loc, V, L, r=0.0, n_task=3, n_tok=10):
     return out
 
 
-def coherent_nonlocal(V, L, p_test, annealed):
+def coherent_nonlocal(V, N, L, p_test, annealed):
     r"""Accuracy of a non-localized test sequence with quenched scores (eqs. 8.4-8.6).
 
     A non-localized sequence reads its highest-scoring noise token; when the top token
     :math:`t^*` is present (probability :math:`\pi_1`, eq. 8.4) every non-localized test
     and training sequence reads the same :math:`e_{t^*}`.  Its logits are then the label
-    counts of the K non-localized tokens (each about N/V) and that of :math:`t^*` itself
-    (localized, about N/V): K + 1 exchangeable labels, one of which wins for every
-    non-localized test, so a non-localized test token is right with probability
-    :math:`1/(K+1)`, averaged over :math:`K\sim\mathrm{Bin}(V, 1-p)` (eq. 8.5).  Otherwise
+    counts of the non-localized tokens and that of :math:`t^*` itself (localized):
+    exchangeable labels, one of which wins for every non-localized test, so a non-localized test token is right with probability
+    :math:`[c_x>0]/(1+B+K)`, :math:`K\\sim\\mathrm{Bin}(V-1, (1-p)s)` non-localized tokens
+    with samples, :math:`B\\sim\\mathrm{Bern}(s)`, :math:`s = 1-(1-1/V)^N` (eq. 8.5).  Otherwise
     the read token varies and ``annealed`` (eq. 3.25) applies:
 
-    .. math:: a_{nl} = \pi_1\,\mathbb E\frac1{1+K} + (1-\pi_1)\,a_{3.25}.  \tag{8.6}
+    .. math:: a_{nl} = \pi_1\,a_{8.5} + (1-\pi_1)\,a_{3.25}.  \tag{8.6}
     """
     if p_test >= 1 - 1e-12:
         return float(annealed)
     pi1 = float(TOP_PRESENT(V=V, L=L))
-    return pi1 * float(INV_CANDIDATES(p=max(p_test, 1e-12), V=V)) + (1 - pi1) * float(annealed)
+    return pi1 * float(INV_CANDIDATES(p=min(p_test, 1 - 1e-9), V=V, N=N)) + (1 - pi1) * float(annealed)
