@@ -21,6 +21,7 @@ from ..quadrature import normal_nodes
 from .laws import margin_terms, regime
 from .localization import localization
 from .one_step import one_step_accuracy
+from .quenched import coherent_nonlocal, quenched_classes
 from .recall import nonlocal_accuracy, recall
 
 __all__ = ["predict_gaussian", "gaussian_accuracy", "combined_recall", "localization_classes"]
@@ -125,15 +126,21 @@ def _predict(V, N, d, L):
     return out
 
 
-def combined_recall(V, N, d, L, loc):
+def combined_recall(V, N, d, L, loc, quenched=True):
     """Eq. (3.27): eq. (3.24)-(3.25) averaged over the classes of :func:`localization_classes`.
+
+    ``quenched`` (default) uses the fixed-noise-score classes of eqs. (8.1)-(8.3)
+    (:func:`theory.gaussian.quenched.quenched_classes`) instead.
 
     Returns ``accuracy`` and ``recall`` (accuracy among localized test sequences).
     """
     acc = hit = p_loc = 0.0
-    classes = localization_classes(loc, V, L)
+    classes = (quenched_classes(loc, V, L, _score_ratio(loc)) if quenched
+               else localization_classes(loc, V, L))
     nl = (nonlocal_accuracy(V, N, d, [float(loc["p_train"])], [1.0])
           if float(loc["p_test"]) < 1 - 1e-9 else 0.0)
+    if quenched:
+        nl = coherent_nonlocal(V, N, L, float(loc["p_test"]), nl)
     for wg, pk_test, pk_train, wk in classes:
         r = recall(V, N, d, pk_test, pk_train, wk, nonlocal_acc=nl)
         pl = float(np.dot(wk, pk_test))
