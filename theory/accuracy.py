@@ -1,4 +1,4 @@
-r"""Numerical evaluation of the accuracy integrals (docs/theory.md, eqs. 1.12, 3.24).
+r"""Numerical evaluation of the accuracy integrals (docs/theory.md, eqs. 1.12, 3.24; section 5).
 
 Every accuracy of the theory has the form (eq. 3.24)
 
@@ -55,9 +55,10 @@ def lump(values, probs, max_points: int = MAX_COUNT_POINTS, width: float = 0.0):
 
 @lru_cache(maxsize=4096)
 def binomial_law(n: int, q: float, max_points: int = MAX_COUNT_POINTS, k: float = 9.0):
-    r"""Law of a :math:`\mathrm{Binomial}(n, q)` count: support within k sd, lumped.
+    r"""Law of a :math:`\mathrm{Binomial}(n, q)` count (docs/theory.md, eqs. 3.4-3.5):
+    support within k sd, lumped.
 
-    Returns values (J,) and probabilities (J,) summing to 1 (cached: do not modify).
+    Returns values (J,) and probabilities (J,) summing to 1 (cached, read-only).
     """
     q = min(max(float(q), 0.0), 1.0)
     if q == 0.0 or n == 0:

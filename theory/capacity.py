@@ -33,9 +33,10 @@ def critical_N(V, d, L, *, target=0.9, m=None, embeddings="gaussian", activation
     r"""Smallest N whose predicted accuracy reaches ``target`` (docs/model.md, section 5).
 
     Bisection in log N on the prediction (:func:`theory.prediction.predict`, any model),
-    started from the explicit law (4.15, 4.20); ``math.inf`` when the prediction stays below the target up
-    to ``n_max`` (a d-limited ceiling, 4.8, or localization that never reaches the target).
-    Orthogonal embeddings use :func:`theory.orthogonal.critical_N_orthogonal` (d-free).
+    started from the explicit law (docs/explicit_law.md, eqs. 4.15 and 4.20); ``math.inf``
+    when the prediction stays below the target up to ``n_max`` (a d-limited ceiling, or
+    localization that never reaches the target).  Orthogonal embeddings use
+    :func:`theory.orthogonal.predict.critical_N_orthogonal` (d-free).
     """
     cfg = check_config(V, d, L, m, embeddings, activation)
     tau_ = check_fraction("target", target)

@@ -33,11 +33,14 @@ def predict(V, N, d, L, *, m=None, embeddings="gaussian", activation="relu"):
     Returns
     -------
     dict
-        ``accuracy`` (eq. 3.27), ``localization`` (T2, test sequences), ``p_train`` (T2,
-        training samples), ``recall`` (accuracy among localized tests),
-        ``one_step_accuracy`` (T1, eq. 1.12), ``one_step_ceiling`` (1.13), ``terms`` (term
-        name -> standard deviation in units of the mean margin, 4.9), ``loads`` (term ->
-        how far it is from its capacity condition, 4.10) and ``regime`` (the dominant term).
+        Every model: ``accuracy``, ``localization`` (test sequences), ``localization_train``
+        (training samples), ``recall`` (accuracy among localized tests), ``terms`` (term
+        name -> standard deviation in units of the mean margin) and ``regime`` (the dominant
+        term).  Attention-only gaussian (docs/theory.md): ``accuracy`` is eq. 3.27, ``terms``
+        eq. 4.9, ``regime`` eq. 4.10, plus ``one_step_accuracy`` (T1, eq. 1.12),
+        ``one_step_ceiling`` (eq. 1.13) and ``loads`` (term -> how far it is from its
+        capacity condition).  The other models add their own entries (docs/mlp.md,
+        docs/orthogonal.md).
 
     Raises
     ------

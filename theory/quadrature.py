@@ -1,4 +1,4 @@
-r"""Quadrature rules shared by every model's accuracy integrals.
+r"""Quadrature rules shared by every model's accuracy integrals (docs/theory.md, section 5).
 
 Each rule returns nodes and weights (both of shape (n,)) whose weights sum to 1, so an
 expectation is ``weights @ f(nodes)``.  Nodes come from SciPy's orthogonal-polynomial

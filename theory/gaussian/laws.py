@@ -1,13 +1,15 @@
-r"""T4: explicit capacity laws and the regime (docs/theory.md, section 4).
+r"""T4: explicit capacity laws and the regime (docs/theory.md, section 4, eqs. 4.1-4.10).
 
-Each margin term of :mod:`theory.terms` stops mattering when, alone, it keeps the accuracy
-above the target :math:`\tau`.  A term shared by the V - 1 wrong labels of one test token
-acts through the maximum of V - 1 independent Gaussians, so with variance :math:`s^2` (in
-units of the mean margin) it stops mattering when :math:`z_V^2 s^2 \le 1`,
-:math:`z_V = \Phi^{-1}(\tau^{1/(V-1)}) \approx \sqrt{2\ln(V/\ln(1/\tau))}` (4.1); a term
-common to all labels needs :math:`z_\tau^2 s^2 \le 1`, :math:`z_\tau = \Phi^{-1}(\tau)`.
-Solving each condition gives the explicit thresholds (4.3-4.7); adding the variances, the
-combined law (4.8) gives N* and V*.  :func:`theory.capacity.critical_N` and
+Each margin term of :mod:`theory.gaussian.terms` stops mattering when, alone, it keeps the
+accuracy above the target :math:`\tau`.  A term drawn independently for each of the V - 1
+wrong labels of one test token acts through the maximum of V - 1 independent Gaussians, so
+with variance :math:`s^2` (in units of the mean margin :math:`\lambda`) it stops mattering
+when :math:`q_V^2 s^2 \le 1`, :math:`q_V = \Phi^{-1}(\tau^{1/(V-1)}) \approx
+\sqrt{2\ln(V/\ln(1/\tau))}` (eq. 4.1); a term common to all labels needs :math:`q_\tau^2
+s^2 \le 1`, :math:`q_\tau = \Phi^{-1}(\tau)` (eq. 4.2).  (The registered formulas
+``capacity.z_V2`` and ``capacity.z_tau2`` are :math:`q_V^2` and :math:`q_\tau^2`.)  Solving
+each condition gives the explicit thresholds (eqs. 4.3-4.7); adding the variances, the
+combined law (eq. 4.8) gives N* and V*.  :func:`theory.capacity.critical_N` and
 :func:`theory.capacity.capacity` instead invert the full prediction by bisection (the laws
 are its asymptotics, not its replacement).
 """
@@ -59,11 +61,12 @@ _PER_LABEL = ("count", "mean_bias", "label_crosstalk", "token_interference", "le
 def margin_terms(V, N, d, L, p_train=1.0):
     r"""Standard deviation of each margin term in units of the mean margin :math:`\lambda`.
 
-    Evaluated at typical counts :math:`a = c = \lambda = Np/V` and unit norms (eq. 4.9):
-    ``count`` (two binomial counts), ``mean_bias`` (3.15), ``label_crosstalk`` (3.18),
-    ``token_interference`` (3.10 + 3.17), ``trigger`` (3.9 + 3.16 + 3.20),
-    ``correct_norm`` (:math:`\|e_x\|^2`, 3.6), ``leakage`` (3.12).  L enters only through
-    ``p_train``.
+    Evaluated at typical counts :math:`c_x = c_j = \lambda = Np/V` and unit norms
+    (docs/theory.md, eq. 4.9); returns a dict term name -> float:
+    ``count`` (two binomial counts), ``mean_bias`` (eq. 3.15), ``label_crosstalk``
+    (eq. 3.18), ``token_interference`` (eqs. 3.10 + 3.17), ``trigger`` (eqs. 3.9 + 3.16 +
+    3.20), ``correct_norm`` (:math:`\|e_x\|^2`, eq. 3.6), ``leakage`` (eq. 3.12).  L enters
+    only through ``p_train``.
     """
     p_ = max(float(p_train), 1e-12)
     lam = N * p_ / V
@@ -86,10 +89,10 @@ def margin_terms(V, N, d, L, p_train=1.0):
 
 
 def regime(V, N, d, L, p_test=1.0, p_train=1.0, target=0.9, full=False):
-    r"""Name of the dominant term at (V, N, d, L): the largest load (eq. 4.10).
+    r"""Name of the dominant term at (V, N, d, L): the largest load (docs/theory.md, eq. 4.10).
 
-    The load of a term is how far it is from its condition: :math:`z_V^2 s^2` for a term
-    drawn independently per wrong label, :math:`z_\tau^2 s^2` for one common to all labels
+    The load of a term is how far it is from its condition: :math:`q_V^2 s^2` for a term
+    drawn independently per wrong label, :math:`q_\tau^2 s^2` for one common to all labels
     (``correct_norm``; ``count`` and ``trigger`` have both parts), and
     :math:`(1 - p_{test})/(1 - \tau)` for ``localization``.  A load above 1 means the
     term alone pulls the accuracy below the target.  With ``full`` the dict of loads.

@@ -1,20 +1,22 @@
-r"""T1: accuracy of the one-step model W_V^(1) with uniform attention (docs/theory.md, 1.x).
+r"""T1: accuracy of the one-step model :math:`W_V^{(1)}` with uniform attention
+(docs/theory.md, section 1).
 
-At :math:`W_{KQ} = 0` attention is uniform, so (eq. 1.1)
+At :math:`W_{KQ} = 0` attention is uniform, so by eq. 1.1, up to a positive scale,
 
 .. math::
     W_V^{(1)} \propto \sum_n (u_{y_n} - \bar u)\,A_n^\top,\qquad
-    A_n = e_{x_n} + z_{trig} + \sum_{i \ne \ell_n} e_{t_{n,i}},
+    A_n = e_{x_n} + z_{\rm trig} + \sum_{i \ne \ell_n} e_{t_{n,i}},
 
 and a test sequence with token multiplicities :math:`\mu_t` (:math:`\mu_x \ge 1`,
-:math:`\sum_t \mu_t = L`) is read by :math:`A = \sum_t \mu_t e_t + z_{trig}`.  Label
-:math:`\pi(t)` gets the read weight :math:`w_t \approx c_t\mu_t + \kappa(c_t - \lambda)`: every
-token of the test sequence is a candidate with the same signal as the informative one,
-which the trigger cannot single out (training samples carry the trigger on their own
-informative token, so :math:`z^\top A` adds the same :math:`\kappa` to every label).  Hence
-the ceiling :math:`1/L` (eq. 1.13) for :math:`V \gg L^2`.  The accuracy integral is the
-one of T3 (eq. 1.12 = 3.24 with the terms 1.4-1.11), with the test token's multiplicity as
-the outer class and the wrong labels a mixture over their multiplicity and count.
+:math:`\sum_t \mu_t = L`) is read by :math:`A = \sum_t \mu_t e_t + z_{\rm trig}`.  Label
+:math:`\pi^*(t)` gets the read weight :math:`c_t\mu_t + \kappa(c_t - \lambda)` on average
+(eq. 1.7): every token of the test sequence is a candidate with the same signal as the
+informative one, which the trigger cannot single out (training samples carry the trigger on
+their own informative token, so :math:`z^\top A` adds the same :math:`\kappa` to every
+label).  Hence the ceiling :math:`1/L` (eq. 1.13) for :math:`V \gg L^2`.  The accuracy
+(eq. 1.12) is the integral of eq. 3.24 with the terms of eqs. 1.4-1.11, with the test
+token's multiplicity as the outer class and the wrong labels a mixture over their
+multiplicity and count.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from .recall import gram_nodes
 
 
 def _multiplicity_law(L, V, extra=0, tol=1e-7):
-    """Law of ``extra + Binomial(L - 1, 1/V)`` truncated to mass > tol: values, probs."""
+    """Law of ``extra + Binomial(L - 1, 1/V)`` truncated to mass > tol: values (K,), probs (K,)."""
     k = np.arange(L)
     p = binom.pmf(k, L - 1, 1.0 / V)
     keep = p > tol
@@ -36,18 +38,20 @@ def _multiplicity_law(L, V, extra=0, tol=1e-7):
 
 
 def one_step_accuracy(V, N, d, L):
-    r"""Predicted accuracy of :math:`W_V^{(1)}` with uniform attention (eq. 1.12).
+    r"""Predicted accuracy of :math:`W_V^{(1)}` with uniform attention (docs/theory.md, eq. 1.12).
 
     Parameters
     ----------
     V, N, d, L : int
+        Vocabulary size, training samples, embedding dimension, sequence length
+        (docs/model.md, section 1); checked by the caller.
 
     Returns
     -------
     dict
-        ``accuracy``; ``ceiling``: the large-N, large-d limit :math:`1/L` (eq. 1.13, for
-        :math:`V \gg L^2`); ``by_multiplicity``: accuracy given the test token's
-        multiplicity :math:`\mu_x` (dict).
+        ``accuracy`` (float); ``ceiling``: the large-N, large-d limit :math:`1/L` (eq. 1.13,
+        for :math:`V \gg L^2`); ``by_multiplicity``: dict int -> float, the accuracy given
+        the test token's multiplicity :math:`\mu_x`.
     """
     lam = N / V
     kap = float(T.kappa_mean(L=L, V=V))

@@ -1,5 +1,5 @@
 r"""T3 combined: predicted accuracy of the attention-only model with gaussian embeddings
-(docs/theory.md, sections 3-4).
+(docs/theory.md, sections 2-4; eqs. 3.26-3.27).
 
 :func:`predict_gaussian` chains the localization of step 2 (T2,
 :mod:`theory.gaussian.localization`) with the read-out of step 3 (T3,
@@ -51,18 +51,30 @@ def _score_ratio(loc):
 def localization_classes(loc, V, L, n_task=3, n_tok=N_CLASSES):
     r"""Localization probability per class of tokens, per class of trained models (3.26).
 
-    T2 models the token scores of one trained model as independent Gaussians around a
-    trigger score that varies from model to model: a token whose own score is
-    :math:`\sigma g` is localized with probability :math:`\Phi(\kappa + rG + g)^{D}`,
-    :math:`D` the expected number of distinct noise tokens, :math:`G, g` standard normal
-    (model, token) and r the across-model over within-model spread of T2's terms.  Given
-    the mean localization p, :math:`\kappa` solves :math:`\mathbb E\,\Phi(\kappa + rG +
-    g)^D = p` (monotone), separately for test and training sequences.
+    T2 (docs/localization.md) models the token scores of one trained model as independent
+    Gaussians around a trigger score that varies from model to model: a token whose
+    standardised own score is :math:`Z_{\rm tok}` is localized with probability
+    :math:`\Phi(\nu + s_{\rm task}Z_{\rm task} + Z_{\rm tok})^{D}`, :math:`D` the expected
+    number of distinct noise tokens, :math:`Z_{\rm task}, Z_{\rm tok}` standard normal
+    (model, token) and :math:`s_{\rm task}` the across-model over within-model spread of
+    T2's terms (docs/theory.md, section 2).  Given the mean localization p, :math:`\nu`
+    solves :math:`\mathbb E\,\Phi(\nu + s_{\rm task}Z_{\rm task} + Z_{\rm tok})^D = p`
+    (monotone), separately for test and training sequences.
+
+    Parameters
+    ----------
+    loc : dict
+        T2's output: ``p_test``, ``p_train`` (floats) and ``terms``.
+    V, L : int
+    n_task, n_tok : int
+        Gauss-Hermite nodes of :math:`Z_{\rm task}` and :math:`Z_{\rm tok}`.
 
     Returns
     -------
-    list of ``(weight, p_test_k, p_train_k, w_k)``: per model node, the token classes'
-    test and training localization and their weights.
+    list of ``(weight, p_test_k, p_train_k, w_k)``
+        Per node of :math:`Z_{\rm task}` (``n_task`` of them, or 1): its weight (float), the
+        token classes' test and training localization and their weights (arrays of shape
+        ``(n_tok,)``, or ``(1,)`` when localization is perfect).
     """
     p_test, p_train = float(loc["p_test"]), float(loc["p_train"])
     if L == 1 or (p_test >= 1 - 1e-12 and p_train >= 1 - 1e-12):
@@ -127,12 +139,15 @@ def _predict(V, N, d, L):
 
 
 def combined_recall(V, N, d, L, loc, quenched=True):
-    """Eq. (3.27): eq. (3.24)-(3.25) averaged over the classes of :func:`localization_classes`.
+    """Eq. 3.27 (docs/theory.md): eqs. 3.24-3.25 averaged over localization classes.
 
-    ``quenched`` (default) uses the fixed-noise-score classes of eqs. (8.1)-(8.3)
-    (:func:`theory.gaussian.quenched.quenched_classes`) instead.
+    ``quenched`` (default) uses the fixed-noise-score classes of eqs. 8.1-8.3 and the
+    coherent non-localized read-out 8.4-8.6 (:mod:`theory.gaussian.quenched`,
+    docs/localization_gaps.md); ``quenched=False`` the per-sequence classes of
+    :func:`localization_classes` (eq. 3.26).
 
-    Returns ``accuracy`` and ``recall`` (accuracy among localized test sequences).
+    Returns a dict with ``accuracy`` and ``recall`` (accuracy among localized test
+    sequences), floats.
     """
     acc = hit = p_loc = 0.0
     classes = (quenched_classes(loc, V, L, _score_ratio(loc)) if quenched

@@ -1,29 +1,31 @@
 r"""T3: accuracy of the model after step 3 (docs/theory.md, section 3).
 
-In the early-phase limit :math:`W_V^{(2)} \propto \sum_n (u_{y_n} - \bar u)\,a_n^\top` with
-hard attention, and the logits of a test sequence read by :math:`a` are (eq. 3.2)
+In the early-phase limit (docs/model.md, section 4) :math:`W_V^{(2)} \propto \sum_n (u_{y_n}
+- \bar u)\,a_n^\top` with hard attention, and the logits of a test sequence read by
+:math:`a` are (eqs. 1.3, 3.2)
 
 .. math::
-    N f = G\,w,\qquad G = U_\pi^\top U_\pi,\qquad
+    N f = G\,w,\qquad G_{jx'} = u_{\pi^*(j)}^\top u_{\pi^*(x')},\qquad
     w_{x'} = B_{x'} - \frac{1}{V}\sum_{x''} B_{x''},\qquad
     B_{x'} = \sum_{n:\,x_n = x'} a_n^\top a .
 
-Rotating U (eq. 3.3) gives exactly, with :math:`\chi_w \sim \chi^2_d/d`, h standard normal
-and :math:`s = \hat w^\top h`,
+Rotating U (eq. 3.3) gives exactly, with :math:`\chi_w \sim \chi^2_d/d` and
+:math:`\xi \sim \mathcal N(0, I_V)`,
 
 .. math::
-    \frac{N f}{\chi_w} = \theta\,w + \sqrt{\frac{\|w\|^2}{d\chi_w}}\;h,\qquad
-    \theta = 1 - \frac{s}{\sqrt{d\chi_w}},
+    \frac{N f}{\chi_w} = w + \sqrt{\frac{\|w\|^2}{d\chi_w}}\;P_\perp\xi,\qquad
+    P_\perp = I - \hat w\hat w^\top,
 
-so the correct label wins iff :math:`(w_x - w_j) + S (h_x - h_j) > 0` for every j, with
-:math:`S^2 = \|w\|^2/(d\chi_w\theta^2)` (3.21-3.23).  The read weights :math:`w_j` of the wrong
-labels are independent given the test token (3.7-3.13); :class:`GaussianReadout` builds
+and fixing the correct label's component :math:`\xi_x` leaves the wrong labels
+independent: the correct label wins iff :math:`F > w_j + S\xi_j` for every :math:`j`, with
+:math:`\theta, F, S^2` of eqs. 3.21-3.23.  The read weights :math:`w_j` of the wrong labels
+are independent given the test token (eqs. 3.7-3.13); :class:`GaussianReadout` builds
 their Gaussian mixture and the nodes of the common quantities, and :func:`recall`
-evaluates the accuracy integral (3.24) with :mod:`theory.accuracy`.
+evaluates the accuracy integral (eq. 3.24) with :mod:`theory.accuracy`.
 
-Localization enters through classes of tokens: a token of class k is localized with
-probability :math:`p_k` (test) and has :math:`\mathrm{Binomial}(N, p^{tr}_k/V)` localized
-training samples; the wrong labels are a mixture over the classes.
+Localization enters through classes of tokens (eq. 3.26): a token of class k is localized
+with probability :math:`p^{\rm test}_k` and has :math:`\mathrm{Binomial}(N, p^{\rm
+train}_k/V)` localized training samples; the wrong labels are a mixture over the classes.
 """
 from __future__ import annotations
 
@@ -49,10 +51,19 @@ class GaussianReadout:
     weights : (K,) array
         Class weights (sum 1).
     t_z : {1, 0}
-        1 when the test read vector is :math:`e_x + z_{trig}` (localized test), 0 when it is a
-        noise token's :math:`e_t` (non-localized test: the trigger is not read).
+        1 when the test read vector is :math:`g_x = e_x + z_{\rm trig}` (localized test), 0
+        when it is a noise token's :math:`e_t` (non-localized test: the trigger is not read).
     leak : bool
-        Include attention leakage from the non-localized training samples (3.8, 3.12).
+        Include attention leakage from the non-localized training samples (eqs. 3.8, 3.12).
+
+    Attributes
+    ----------
+    c, pc : ndarray, shape (J,)
+        Lumped support and probabilities of a wrong label's count (mixture over classes).
+    mu, v : ndarray, shape (J,)
+        Mean :math:`M(c)` and own variance :math:`v(c)` (eq. 3.13) of a wrong label's weight.
+    Q : float
+        Energy of the wrong labels' weights (eq. 3.14).
     """
 
     def __init__(self, V, N, d, p_train, weights, t_z=1, leak=True):
@@ -83,21 +94,30 @@ class GaussianReadout:
                                                           t_z=self.t_z), 0.0)
 
     def label_law(self):
-        """Per-wrong-label means (J,), own variances (J,) and mixture weights (J,)."""
+        """Per-wrong-label means :math:`M(c)` (J,), own variances :math:`v(c)` (J,) and mixture
+        weights (J,) (docs/theory.md, eq. 3.13)."""
         return self.mu, self.v, self.pc
 
     def nodes(self, a_law):
         r"""Nodes of the common quantities for a test token whose count has law ``a_law``.
 
-        Common to all wrong labels of one test token: its count a, :math:`\varepsilon =
-        \|e_x\|^2`, the trigger overlap :math:`\alpha = z^\top e_x` and norm
-        :math:`\zeta = \|z\|^2` (through :math:`\delta = \zeta + \alpha - 1`), and the
-        Gram quantities of :func:`gram_nodes`.  With a trigger in the read vector every count
-        deviation is multiplied by :math:`1 + \delta`; dividing the margin by it keeps the
-        per-label law fixed.
+        Common to all wrong labels of one test token (docs/theory.md, eq. 3.24): its count
+        :math:`c_x`, :math:`\varepsilon = \|e_x\|^2`, the trigger overlap :math:`\beta_x =
+        z^\top e_x` and norm :math:`\zeta = \|z\|^2` (through :math:`\delta = \zeta +
+        \beta_x - 1`), and the Gram quantities of :func:`gram_nodes`.  With a trigger in the
+        read vector every count deviation is multiplied by :math:`1 + \delta`; dividing the
+        margin by it keeps the per-label law fixed.
 
-        Returns ``F, S2, weight`` (flat arrays): the effective correct value, the variance
-        common to every wrong label, and the quadrature weight.
+        Parameters
+        ----------
+        a_law : tuple of ndarray, shapes (A,) and (A,)
+            Support and probabilities of the test token's count :math:`c_x`.
+
+        Returns
+        -------
+        F, S2, weight : ndarray, flat, of length A x 4 x 3 x 3 x 96
+            The effective correct value :math:`F'`, the variance :math:`S'^2` common to every
+            wrong label, and the quadrature weight.
         """
         d, lam, tz = self.d, self.lam, self.t_z
         a, pa = a_law
@@ -124,14 +144,14 @@ class GaussianReadout:
 
 def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, shift=0.0,
                center=0.0):
-    r"""Expand common nodes over the label-Gram quantities (eqs. 3.3, 3.21-3.23).
+    r"""Expand common nodes over the label-Gram quantities (docs/theory.md, eqs. 3.3, 3.21-3.23).
 
-    Exactly, :math:`N f/\chi_w = w + \sigma P_\perp h` with :math:`\chi_w \sim
-    \chi^2_d/d`, :math:`\sigma^2 = \|w\|^2/(d\chi_w)`, h standard normal and
-    :math:`P_\perp` the projection orthogonal to w.  Fixing the correct label's noise
-    :math:`\eta` leaves the wrong labels independent with weights scaled by
-    :math:`\theta` (3.21).  :math:`Q = \sum_{j \ne x} w_j^2` is a sum of V - 1 squares:
-    it gets a :math:`\chi^2_{V-1}/(V-1)` factor.
+    Exactly, :math:`N f/\chi_w = w + \sigma_G P_\perp \xi` with :math:`\chi_w \sim
+    \chi^2_d/d`, :math:`\sigma_G^2 = \|w\|^2/(d\chi_w)`, :math:`\xi \sim \mathcal N(0,
+    I_V)` and :math:`P_\perp` the projection orthogonal to w.  Fixing the correct label's
+    noise :math:`\xi_x` (code ``eta``) leaves the wrong labels independent with weights
+    scaled by :math:`\theta` (eq. 3.21).  :math:`Q = \sum_{j \ne x} w_j^2` is a sum of
+    V - 1 squares: it gets the factor :math:`\chi_Q \sim \chi^2_{V-1}/(V-1)` (eq. 3.24).
 
     Parameters
     ----------
@@ -141,14 +161,15 @@ def gram_nodes(wx, Q, s2_common, scale, weight, d, V, n_chi=4, n_eta=8, n_q=3, s
     shift : flat array or scalar
         Amount by which the wrong labels' means are lower than their law says (added to F).
     center : flat array or scalar
-        Mean of the common shift :math:`s = \frac1V\sum_{x'} w_{x'}` that ``wx`` and the
-        wrong labels' law leave out.  It cancels from every margin, but the Gram factors
-        (3.21)-(3.23) belong to the centred weights :math:`w - s\mathbf 1` (the vector G acts
-        on), so they are evaluated at :math:`w_x - s` and F is moved back by s (3.22b).
+        Mean of the common shift :math:`\bar w = \frac1V\sum_{x'} w'_{x'}` that ``wx`` and
+        the wrong labels' law leave out.  It cancels from every margin, but the Gram factors
+        (eqs. 3.21-3.23) belong to the centred weights :math:`w' - \bar w\mathbf 1` (the
+        vector G acts on), so they are evaluated at :math:`w'_x - \bar w` and F is moved
+        back by :math:`\bar w` (eq. 3.22b).
 
     Returns
     -------
-    F, S2, weight : flat arrays, ``n_chi * n_eta * n_q`` times longer.
+    F, S2, weight : ndarray, flat, ``n_chi * n_eta * n_q`` times longer than ``wx``.
     """
     chi, wc = chi2_nodes(d, n_chi)
     eta, wh = normal_nodes(n_eta)
@@ -179,10 +200,10 @@ def recall(V, N, d, p_test=(1.0,), p_train=None, weights=(1.0,), leak=True,
     Parameters
     ----------
     V, N, d : int
-    p_test, p_train : (K,) arrays
+    p_test, p_train : array_like, shape (K,)
         Test and training localization probability of each token class (``p_train``
-        defaults to ``p_test``).
-    weights : (K,) array
+        defaults to ``p_test``; docs/theory.md, eq. 3.26).
+    weights : array_like, shape (K,)
         Class weights, summing to 1.
     nonlocal_acc : float, optional
         Accuracy of a non-localized test sequence, when already computed.
@@ -190,9 +211,10 @@ def recall(V, N, d, p_test=(1.0,), p_train=None, weights=(1.0,), leak=True,
     Returns
     -------
     dict
-        ``recall_k`` (K,): accuracy of a localized test token of class k (3.24);
-        ``nonlocal``: accuracy of a non-localized one (3.25);
-        ``recall``: accuracy among localized tests; ``accuracy``: eq. (3.27).
+        ``recall_k`` (K,): accuracy of a localized test token of class k (eq. 3.24);
+        ``nonlocal``: accuracy of a non-localized one (eq. 3.25);
+        ``recall``: accuracy among localized tests; ``accuracy``: eq. 3.27;
+        ``readout``: the :class:`GaussianReadout` used.
     """
     p_test = np.asarray(p_test, dtype=float)
     p_train = p_test if p_train is None else np.asarray(p_train, dtype=float)
@@ -214,11 +236,11 @@ def recall(V, N, d, p_test=(1.0,), p_train=None, weights=(1.0,), leak=True,
 
 
 def nonlocal_accuracy(V, N, d, p_train=(1.0,), weights=(1.0,), leak=True):
-    r"""Accuracy of a non-localized test sequence (eq. 3.25).
+    r"""Accuracy of a non-localized test sequence (docs/theory.md, eq. 3.25), a float.
 
-    The read vector is a noise token's :math:`e_t`; its own label :math:`\pi(t)` plays the
-    correct one (the same terms with ``t_z = 0``), and :math:`\pi(x)` is one of the
-    V - 1 exchangeable others: accuracy = (1 - P(\pi(t) wins))/(V - 1).
+    The read vector is a noise token's :math:`e_t`; its own label :math:`\pi^*(t)` plays the
+    correct one (the same terms with ``t_z = 0``), and :math:`\pi^*(x)` is one of the
+    V - 1 exchangeable others: accuracy :math:`= (1 - P(\pi^*(t)\text{ wins}))/(V - 1)`.
     """
     p_train = np.asarray(p_train, dtype=float)
     weights = np.asarray(weights, dtype=float)

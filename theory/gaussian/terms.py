@@ -1,18 +1,24 @@
-r"""The named terms of the read-out margin: means and variances (docs/theory.md, 1.x and 3.x).
+r"""The named terms of the read-out margin: means and variances (docs/theory.md,
+eqs. 1.4-1.13 and 3.4-3.23).
 
-Attention-only model, gaussian embeddings, early-phase limit.  For a test token x and a
-wrong label :math:`\pi(j)`, :math:`j \ne x`, the margin :math:`M_j = f_{\pi(x)} -
-f_{\pi(j)}` (logits times N) is a sum of the terms below.  Every term is a registered sympy
-formula (name, equation number) that the docs and the numerical code share; nothing here
-is fitted to data.
+Attention-only model, gaussian embeddings, early-phase limit (docs/model.md, sections 1-4).
+For a test token :math:`x` and a wrong label :math:`\pi^*(j)`, :math:`j \ne x`, the margin
+:math:`w_x - w_j` of the read weights (logits times N, docs/theory.md eq. 1.3) is a sum of
+the terms below.  Every term is a registered sympy formula (name, equation number) that the
+docs and the numerical code share; nothing here is fitted to data.  All symbols are scalars
+or broadcasting arrays.
 
-Symbols: ``a`` = :math:`c_x` (localized training samples of the test token), ``c`` =
-:math:`c_j` (those of the wrong label's token), ``lam`` = :math:`\lambda = C/V` (mean count),
-``vc`` and ``Ec2`` = variance and second moment of a competitor count, ``eps`` =
-:math:`\|e_x\|^2`, ``chi`` = :math:`\|u_{\pi(x)}\|^2`, ``f`` = the correct logit, ``mu`` =
-a wrong label's mean logit, ``Q`` = the read-weight energy (3.13), ``n_nl`` = number of
-training samples that were not localized.  One-step (1.x) adds ``mu_x``, ``mu_j`` (token
-multiplicities in the test sequence) and ``Lam`` = :math:`\Lambda = \sum_t \mu_t^2`.
+Code symbols and their names in docs/theory.md: ``a`` = :math:`c_x` (localized training
+samples of the test token), ``c`` = :math:`c_j` (those of the wrong label's token), ``lam``
+= :math:`\lambda = Np/V` (mean count), ``vc`` = :math:`\overline{\Delta c^2} = \mathbb
+E(c-\lambda)^2` and ``Ec2`` = :math:`\overline{c^2} = \mathbb E c^2` of a wrong label's
+count, ``eps`` = :math:`\varepsilon = \|e_x\|^2`, ``t_z`` = 1 when the test read vector
+carries the trigger, ``Q`` = :math:`\sum_{j\ne x} w_j^2` (3.14), ``n_nl`` = number of
+training samples not localized, ``p`` = :math:`p_{\rm train}`, ``w_x``, ``chi_w`` =
+:math:`\chi_w`, ``eta`` = :math:`\xi_x` (the correct label's Gram noise) and ``theta`` =
+:math:`\theta` of (3.21)-(3.23).  One-step (1.x) adds ``mu_x``, ``mu_j`` (token
+multiplicities :math:`\mu_t` in the test sequence), ``Lam`` = :math:`\Lambda = \sum_t
+\mu_t^2` and ``kappa`` = :math:`\mathbb E\kappa`.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ mu_x, mu_j, Lam, kap = sp.symbols("mu_x mu_j Lam kappa", nonnegative=True)
 
 # ----------------------------------------------------------------------------- step 3 (T3)
 # Localized test token x: read vector g_x = e_x + z.  Training: c_{x'} localized samples of
-# token x' read g_{x'}; rho_{x'x} = g_{x'}^T g_x = zeta + alpha + beta_{x'} + gamma_{x'}.
+# token x' read g_{x'}; g_{x'}^T g_x = zeta + beta_x + beta_{x'} + omega_{x'} (docs/theory.md 3.2).
 # t_z = 0 gives the same terms for a test read vector e_t without the trigger.
 count_mean = formula(
     "recall.count_mean", "3.4", N * p / V,
@@ -101,7 +107,8 @@ var_correct = formula(
 # ----------------------------------------------------------------------------- step 1 (T1)
 # Uniform attention: read vector A = sum_t mu_t e_t + z (mu = token multiplicities of the test
 # sequence, mu_x >= 1, sum mu = L); training sample n reads A_n = e_{x_n} + z + L-1 noise.
-# r_t = e_t^T A (mean mu_t), kappa = z^T A + (L-1) mean_t r_t (read by every sample).
+# r_t = e_t^T A (mean mu_t), kappa = z^T A + (L-1) mean_t r_t (read by every sample;
+# docs/theory.md, section 1).
 kappa_mean = formula(
     "one_step.kappa_mean", "1.4", 1 + L * (L - 1) / V,
     "count baseline kappa: the trigger and the L-1 noise tokens every training sample reads")
