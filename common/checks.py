@@ -6,6 +6,7 @@ line on stderr and exit with status 2.
 from __future__ import annotations
 
 import math
+import os
 import numbers
 
 import numpy as np
@@ -80,3 +81,32 @@ def check_config(V, d, L, m=None, embeddings="gaussian", activation="relu", N=No
         raise ValueError(
             f"orthogonal embeddings need d >= 2V+2 = {2 * out['V'] + 2}, got d={out['d']}")
     return out
+
+
+def memory_limit() -> int:
+    """Bytes one allocation may take: 80% of the machine's physical memory (the
+    environment variable ``RECALL_MEMORY_LIMIT_GIB`` lowers or raises it)."""
+    env = os.environ.get("RECALL_MEMORY_LIMIT_GIB")
+    if env:
+        try:
+            return int(float(env) * 2**30)
+        except ValueError:
+            raise ValueError(f"RECALL_MEMORY_LIMIT_GIB must be a number, got {env!r}") from None
+    try:
+        return int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):          # not a POSIX system: no limit
+        return 2**62
+
+
+def check_memory(what: str, nbytes: float) -> None:
+    """Refuse up front, with a one-line ValueError, work whose arrays would take more than
+    :func:`memory_limit` bytes (``nbytes`` is the caller's estimate)."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise ValueError(f"{what} needs about {nbytes / 2**30:.3g} GiB of memory, more than "
+                         f"the limit of {limit / 2**30:.3g} GiB (RECALL_MEMORY_LIMIT_GIB)")
+
+
+def check_seed(value) -> int:
+    """A seed: an integer >= 0 (one-line ValueError otherwise, e.g. for 1.5 or True)."""
+    return check_int("seed", value, 0)

@@ -111,6 +111,9 @@ def evaluate(task, params, rng, reps=1, facts=None):
     W_v = np.asarray(params.W_v, dtype=np.float64)
     W_kq = np.asarray(params.W_kq, dtype=np.float64)
     _check_weights(task, W_v, W_kq)
+    top = float(np.abs(W_v).max())
+    if top > 0:
+        W_v = W_v / top                     # the argmax of the logits is scale-free; no overflow
     hard = bool(params.hard)
     reps = check_int("reps", reps, 1)
     if facts is None:
@@ -121,7 +124,10 @@ def evaluate(task, params, rng, reps=1, facts=None):
             raise ValueError(f"facts must be at most V = {task.V}, got {k}")
         data = _probe_facts(task, k, reps, rng)
     n, V = data.N, task.V
-    s_tok, s_trig = token_scores(task, W_kq)                        # (V,), scalar
+    with np.errstate(over="ignore", invalid="ignore"):             # checked on the next line
+        s_tok, s_trig = token_scores(task, W_kq)                    # (V,), scalar
+    if not (np.all(np.isfinite(s_tok)) and np.isfinite(s_trig)):
+        raise ValueError("attention scores overflow float64: W_kq is too large to evaluate")
     R = W_v.T @ task.U                                              # (width, V)
     Et = np.ascontiguousarray(task.E.T)                             # (V, d)
     credit = np.empty(n)

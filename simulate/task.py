@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.checks import check_config
+from common.checks import check_config, check_memory, check_seed
 
 
 def _activation(name: str):
@@ -70,6 +70,9 @@ class Task:
         cfg = check_config(self.V, self.d, self.L, self.m, self.embeddings, self.activation)
         for k in ("V", "d", "L", "m"):
             object.__setattr__(self, k, cfg[k])
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        # the (d, 2V+2) frame, its QR copy (orthogonal) and W1 (m, d), float64
+        check_memory("this task", 8.0 * cfg["d"] * ((2 * cfg["V"] + 2) * 2 + (cfg["m"] or 0)))
         rng = np.random.default_rng(self.seed)
         V, d = self.V, self.d
         if self.embeddings == "gaussian":
