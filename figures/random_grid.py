@@ -82,7 +82,11 @@ def main(argv=None) -> int:
         except (ValueError, ConnectionError) as err:
             p.error(str(err))
         configs = draw_configs(args.points)
-        sim, se = measure(configs, args.seeds, ex)
+        try:
+            sim, se = measure(configs, args.seeds, ex)
+        except KeyboardInterrupt:              # finished points are cached; rerun resumes
+            sys.stderr.write("python -m figures.random_grid: interrupted\n")
+            return 130
     from theory import predict
     pred = np.array([predict(**c)["accuracy"] for c in configs])
     err = pred - sim

@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import logging
 import os
+import signal
 import socket
+import threading
 
 #: Environment variable read when no ``--scheduler`` is given.
 ENV = "RECALL_SCHEDULER"
@@ -52,6 +55,23 @@ def _local_workers(address):
 
 
 @contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Start worker processes with SIGINT ignored (they inherit it across exec).
+
+    A terminal's Ctrl-C reaches the whole process group; this process stops the sweep and
+    closes the cluster, so the workers need not print tracebacks of their own.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
 def scheduler(address):
     """Yield a scheduler address: ``address`` itself, or that of a LocalCluster started
     for ``local`` / ``local:N`` (N worker processes of one thread, closed on exit).
@@ -62,8 +82,10 @@ def scheduler(address):
     if n is None:
         yield address
         return
-    cluster = _distributed().LocalCluster(n_workers=n, threads_per_worker=1,
-                                          processes=True, dashboard_address=None)
+    with _workers_ignore_sigint():
+        cluster = _distributed().LocalCluster(n_workers=n, threads_per_worker=1,
+                                              processes=True, dashboard_address=None,
+                                              silence_logs=logging.ERROR)
     try:
         yield cluster.scheduler_address
     finally:
