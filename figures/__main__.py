@@ -4,16 +4,22 @@ Each figure loads its simulation points through the cached sweep runner (computi
 what is missing) and evaluates the theory at the same configurations.  Output:
 figures/out/NAME.png and NAME.pdf (and calibration.json from F9); with ``--quick``,
 figures/out/quick/ (git-ignored), so tiny grids never overwrite the committed figures.
-Bad command-line input is one line on stderr and exit status 2.
+``--scheduler ADDRESS`` (or ``$RECALL_SCHEDULER``) runs the sweep points on a dask
+cluster (``local`` / ``local:N``: a LocalCluster started here; see simulate/cluster.py).
+Bad command-line input (an unreachable scheduler included) is one line on stderr and exit
+status 2.
 """
 import concurrent.futures as cf
+import contextlib
 import importlib
+import multiprocessing
 import os
 import sys
 import time
 import traceback
 
 from common.cli import Parser
+from simulate import cluster
 
 from . import style
 
@@ -68,6 +74,9 @@ def main(argv=None):
     ap.add_argument("--only", nargs="+", metavar="NAME", help="build only these (e.g. fig3)")
     ap.add_argument("--outdir", help="output directory (default figures/out, "
                     "figures/out/quick with --quick)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", default=cluster.address_from(),
+                    help=f"dask scheduler for the sweeps (tcp://host:8786, local or local:N); "
+                    f"default ${cluster.ENV}, else local processes")
     args = ap.parse_args(argv)
     outdir = output_dir(args.quick, args.outdir)
     try:
@@ -77,6 +86,23 @@ def main(argv=None):
         ap.error(str(err))
     except OSError as err:
         ap.error(f"cannot create output directory {outdir!r}: {err.strerror or err}")
+    with contextlib.ExitStack() as stack:
+        if args.scheduler:
+            try:                                   # connect once here: fail before building
+                address = stack.enter_context(cluster.scheduler(args.scheduler))
+                with cluster.executor(address):
+                    pass
+            except (ValueError, ConnectionError) as err:
+                ap.error(str(err))
+            previous = os.environ.get(cluster.ENV)
+            os.environ[cluster.ENV] = address      # what every figure's sweeps connect to
+            stack.callback(_restore, cluster.ENV, previous)
+        return _build_all(names, args.quick, outdir, spawn=bool(args.scheduler))
+
+
+def _build_all(names, quick, outdir, spawn):
+    """Build ``names`` in parallel; with a scheduler, workers are spawned (not forked from
+    a process running dask's threads)."""
     t_all = time.perf_counter()
     # Figures run in parallel, one per core (drawing is CPU-bound; a figure's sweep points
     # and theory evaluations run in pools of their own), in RUN_ORDER: F9 re-reads the
@@ -84,8 +110,11 @@ def main(argv=None):
     order = [n for n in RUN_ORDER if n in names]
     workers = min(len(order), os.cpu_count() or 1)
     failed = []
-    with cf.ProcessPoolExecutor(workers) if workers > 1 else _Inline() as ex:
-        futures = {ex.submit(build, n, args.quick, outdir): n for n in order}
+    ctx = multiprocessing.get_context("spawn") if spawn else None
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else _Inline() as ex:
+        # build by its importable name: a spawned worker cannot find ``__main__.build``
+        job = importlib.import_module("figures.__main__").build
+        futures = {ex.submit(job, n, quick, outdir): n for n in order}
         for fut in cf.as_completed(futures):
             try:                                   # one failing figure must not hide the rest
                 name, paths, sec = fut.result()
@@ -98,6 +127,13 @@ def main(argv=None):
     print(f"figures: {done} built in {time.perf_counter() - t_all:.1f} s"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
     return 1 if failed else 0
+
+
+def _restore(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 class _Inline(cf.Executor):

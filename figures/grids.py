@@ -6,7 +6,8 @@ caches every point); the figure modules only load and draw.  :func:`first_crossi
 capacity per seed, :func:`spread` summarizes seeds.
 
 The cache directory is ``$RECALL_FIGURES_CACHE`` when set (the tests point it at a
-temporary directory), else ``<repo>/.cache/sweeps``.
+temporary directory), else ``<repo>/.cache/sweeps``.  Points run on the dask scheduler
+at ``$RECALL_SCHEDULER`` when set (:mod:`simulate.cluster`), else in local processes.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulate import cluster
 from simulate.cache import code_version, digest
 from simulate.sweep import DEFAULT_CACHE, measure_point, run_sweep
 
@@ -113,8 +115,9 @@ def sweep(base: dict, axes: dict, quick: bool, fn=measure_point, seeds=None) -> 
     :func:`n_seeds`); return a :class:`Grid`."""
     axes = {k: list(v) for k, v in axes.items()}
     seeds = n_seeds(quick) if seeds is None or quick else seeds
-    res = run_sweep(fn, configs_of(base, axes), seeds=seeds, cache_dir=cache_dir(),
-                    code_version=_version(fn), seed_from=SEED_FROM)
+    with cluster.executor(cluster.address_from()) as ex:
+        res = run_sweep(fn, configs_of(base, axes), seeds=seeds, cache_dir=cache_dir(),
+                        code_version=_version(fn), seed_from=SEED_FROM, executor=ex)
     return Grid(axes, res)
 
 

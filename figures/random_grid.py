@@ -8,18 +8,22 @@ V d <= 2^19 so that a point takes seconds), simulates each with S seeds (``reps 
 sequences per token) and compares the seed-mean accuracy with :func:`theory.predict`.
 The grid does not depend on the theory: no configuration is chosen or dropped by its
 prediction.  Results are cached like every sweep and written to
-figures/out/random_grid.json (per point: configuration, simulated mean and standard
-error, prediction).  It is not part of ``make figures``: 100 points x 16 seeds take about
-8 minutes on 2 cores.  Bad input: one line on stderr, exit status 2.
+figures/out/random_grid.json (``--outdir`` elsewhere; per point: configuration, simulated
+mean and standard error, prediction).  It is not part of ``make figures``: 100 points x 16
+seeds take about 8 minutes on 2 cores.  ``--scheduler ADDRESS`` (or ``$RECALL_SCHEDULER``)
+runs the points on a dask cluster, ``local`` / ``local:N`` on a LocalCluster started here.
+Bad input (an unreachable scheduler included): one line on stderr, exit status 2.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 
 import numpy as np
 
+from simulate import cluster
 from simulate.sweep import measure_point, run_sweep
 from common.cli import Parser
 
@@ -60,19 +64,36 @@ def main(argv=None) -> int:
     p = Parser(prog="python -m figures.random_grid", description=__doc__.splitlines()[0])
     p.add_argument("--points", type=int, default=100, help="configurations (default 100)")
     p.add_argument("--seeds", type=int, default=16, help="seeds per configuration (>= 2)")
+    p.add_argument("--outdir", default=style.OUT, help="where random_grid.json goes "
+                   "(default figures/out)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=cluster.address_from(),
+                   help=f"dask scheduler (tcp://host:8786, local or local:N); default "
+                   f"${cluster.ENV}, else local processes")
     args = p.parse_args(argv)
     if args.points < 1 or args.seeds < 2:
         p.error("--points must be >= 1 and --seeds >= 2")
+    try:
+        os.makedirs(args.outdir, exist_ok=True)
+    except OSError as err:
+        p.error(f"cannot create output directory {args.outdir!r}: {err.strerror or err}")
+    with contextlib.ExitStack() as stack:
+        try:                                   # only connecting is bad input, not the sweep
+            ex = stack.enter_context(cluster.executor(args.scheduler))
+        except (ValueError, ConnectionError) as err:
+            p.error(str(err))
+        configs = draw_configs(args.points)
+        try:
+            sim, se = measure(configs, args.seeds, ex)
+        except KeyboardInterrupt:              # finished points are cached; rerun resumes
+            sys.stderr.write("python -m figures.random_grid: interrupted\n")
+            return 130
     from theory import predict
-    configs = draw_configs(args.points)
-    sim, se = measure(configs, args.seeds)
     pred = np.array([predict(**c)["accuracy"] for c in configs])
     err = pred - sim
     report = {"seeds": args.seeds, "base_seed": BASE_SEED, **summary(err, se),
               "points": [{**c, "simulated": float(s), "se": float(e), "predicted": float(q)}
                          for c, s, e, q in zip(configs, sim, se, pred)]}
-    os.makedirs(style.OUT, exist_ok=True)
-    path = os.path.join(style.OUT, "random_grid.json")
+    path = os.path.join(args.outdir, "random_grid.json")
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: v for k, v in report.items() if k != "points"}))

@@ -17,11 +17,17 @@ Caching: each point is stored as checksummed JSON (:mod:`simulate.cache`) under 
 hashing the configuration, seed index, base seed, the function's name and a code version
 (by default a hash of the ``simulate`` sources), as soon as it finishes; a rerun after an
 interruption computes only what is missing; a damaged record is recomputed.
+
+Executors: points run in a local process pool by default, or in any
+``concurrent.futures.Executor``, such as a dask cluster's (:mod:`simulate.cluster`).
+Workers return results and only this process writes the cache, so a cluster needs no
+shared disk; the seeds above make its results bit-identical to a local run.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
+import contextlib
+import functools
 import os
 import sys
 import time
@@ -104,22 +110,34 @@ def measure_point(config, seed_seq) -> dict:
 
 
 def _one_blas_thread():
-    """Process-pool initializer: ask the loaded OpenBLAS for one thread (best effort).
+    """Context limiting BLAS and OpenMP pools to one thread (threadpoolctl), or a no-op.
 
-    Workers already fill every core, and BLAS threads on top of them only contend.
+    Sweep workers already fill every core, and BLAS threads on top of them only contend.
+    threadpoolctl is optional (the ``distributed`` and ``test`` extras install it);
+    without it points still run, only with the BLAS's default thread count.
     """
     try:
-        with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "openblas" in line.lower()}
-        for lib in libs:
-            dll = ctypes.CDLL(lib)
-            for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-                         "scipy_openblas_set_num_threads", "openblas_set_num_threads"):
-                if hasattr(dll, name):
-                    getattr(dll, name)(1)
-                    break
-    except OSError:
-        pass
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
+@functools.lru_cache(maxsize=None)
+def _worker_sources():
+    """Code version of the ``simulate`` sources where this worker runs (hashed once)."""
+    return source_version()
+
+
+def _task(fn, config, seq, sources):
+    """One point as a worker runs it, in a pool or on a dask cluster: check that the
+    worker has the caller's ``simulate`` sources (else its results would be cached under
+    the wrong code version), then compute with one BLAS thread."""
+    if sources != _worker_sources():
+        raise RuntimeError(f"worker runs other simulate sources ({_worker_sources()}, caller "
+                           f"{sources}): install the same commit on every worker")
+    with _one_blas_thread():
+        return normalise(fn(config, seq))
 
 
 def _call(fn, config, seq):
@@ -168,9 +186,11 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     base_seed : int
         Root of every point's seed (see the module docstring).
     executor : concurrent.futures.Executor, optional
-        Where points run (left open afterwards).  Default: a process pool with one worker
-        per core, each with one BLAS thread; points run in this process when at most one
-        is left to compute.
+        Where points run (left open afterwards), e.g. a dask cluster's
+        (:func:`simulate.cluster.executor`).  Default: a process pool with one worker per
+        core; points run in this process when at most one is left to compute.  In an
+        executor, each point runs with one BLAS thread (threadpoolctl, when installed)
+        and fails unless the worker's ``simulate`` sources hash as the caller's.
     cache_dir : path or None
         Cache directory (default ``<repo>/.cache/sweeps``); None disables caching.
     code_version : str, optional
@@ -217,8 +237,7 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     bar = _Progress(len(metas), len(done), progress)
     own = None
     if executor is None and len(todo) > 1:
-        own = executor = cf.ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
-                                                initializer=_one_blas_thread)
+        own = executor = cf.ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
     try:
         if executor is None:
             futures = {}
@@ -227,7 +246,8 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
                                     _call(fn, metas[key]["config"], _seed(metas[key])))
                 bar.step()
         else:
-            futures = {executor.submit(_call, fn, metas[k]["config"], _seed(metas[k])): k
+            sources = source_version()
+            futures = {executor.submit(_task, fn, metas[k]["config"], _seed(metas[k]), sources): k
                        for k in todo}
             try:
                 for fut in cf.as_completed(futures):
