@@ -36,18 +36,18 @@ __all__ = ["quenched_classes", "coherent_nonlocal", "P_LOC_BLOCKED", "BLOCKER_PR
 _m, _g, _kap = sp.symbols("m_b g kappa", real=True)
 _rho = sp.Symbol("rho", nonnegative=True)
 P_LOC_BLOCKED = formula(
-    "localization.quenched_given_blockers", "8.1", (1 - _m / V) ** (L - 1),
+    "quenched.quenched_given_blockers", "8.1", (1 - _m / V) ** (L - 1),
     "P(localized | m blockers): none of the L-1 uniform noise draws is one of the m blockers")
 BLOCKER_PROB = formula(
-    "localization.blocker_probability", "8.2", (1 - sp.erf((_kap + _g) / sp.sqrt(2))) / 2,
+    "quenched.blocker_probability", "8.2", (1 - sp.erf((_kap + _g) / sp.sqrt(2))) / 2,
     "probability that one other token's fixed score beats the informative score (m ~ Bin(V-1, .))")
 P_LOC_THINNED = formula(
-    "localization.quenched_train_mean_blockers", "8.3", _rho * _m,
+    "quenched.quenched_train_mean_blockers", "8.3", _rho * _m,
     "mean training blockers: Binomial(m, rho) thinning, rho = q_train / q_test")
 
 _p = sp.Symbol("p", positive=True)
 TOP_PRESENT = formula(
-    "localization.top_token_present", "8.4", 1 - (1 - 1 / V) ** (L - 1),
+    "quenched.top_token_present", "8.4", 1 - (1 - 1 / V) ** (L - 1),
     "probability that the highest-scoring token t* is among the L-1 noise draws")
 _s = 1 - (1 - 1 / V) ** N                      # a token has at least one training sample
 _q = (1 - _p) * _s                              # another token is a competing candidate
@@ -56,7 +56,7 @@ _E1 = (1 - (1 - _q) ** (_n + 1)) / ((_n + 1) * _q)                              
 _E2 = ((1 - (1 - _q) ** (_n + 2)) / (_n + 2)                                        # E 1/(2+K)
        - (1 - _q) * (1 - (1 - _q) ** (_n + 1)) / (_n + 1)) / _q ** 2
 INV_CANDIDATES = formula(
-    "recall.nonlocal_candidates", "8.5", _s * (_s * _E2 + (1 - _s) * _E1),
+    "quenched.nonlocal_candidates", "8.5", _s * (_s * _E2 + (1 - _s) * _E1),
     "E [c_x > 0]/(1 + B + K): K ~ Bin(V-1, (1-p)s) non-localized labels with samples, "
     "B ~ Bern(s) the top token's own label; one of the tied candidates wins")
 
