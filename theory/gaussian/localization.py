@@ -29,7 +29,8 @@ from scipy import special, stats
 
 from common.checks import check_config, check_int
 
-from ..occupancy import occupancy
+from ..accuracy import count_value
+from ..occupancy import occupancy_classes
 from ..quadrature import gamma_nodes, normal_nodes
 from . import localization_terms as T
 
@@ -48,14 +49,16 @@ def _table(V: int, L: int):
     :math:`A > 0` (the test token may also be among the noise draws) and for :math:`A \le 0`
     (only the draws without it count).
     """
-    pi = occupancy(V, L)
-    Dv = np.arange(pi.size)
-    p = stats.norm.cdf(_KAPPA[:, None] + _GX[None, :])[..., None]          # (K, G, 1)
-    pd = p ** Dv                                                           # (K, G, D)
-    pdm1 = np.where(Dv > 0, p ** np.maximum(Dv - 1, 0), 0.0)
-    notx = (pi * (1 - Dv / V) * pd).sum(-1)                                # x not drawn
-    isx = (pi * (Dv / V) * pdm1).sum(-1)                                   # x drawn
-    return (_GW * (notx + isx)).sum(-1), (_GW * notx).sum(-1)
+    Dv, pi = occupancy_classes(V, L)
+    pos, neg = np.empty(_KAPPA.size), np.empty(_KAPPA.size)
+    for i in range(0, _KAPPA.size, 256):                  # row blocks: (256, G, D) at most
+        p = stats.norm.cdf(_KAPPA[i:i + 256, None] + _GX[None, :])[..., None]   # (K, G, 1)
+        pd = p ** Dv                                                       # (K, G, D)
+        pdm1 = np.where(Dv > 0, p ** np.maximum(Dv - 1, 0), 0.0)
+        notx = (pi * (1 - Dv / V) * pd).sum(-1)                            # x not drawn
+        isx = (pi * (Dv / V) * pdm1).sum(-1)                               # x drawn
+        pos[i:i + 256], neg[i:i + 256] = (_GW * (notx + isx)).sum(-1), (_GW * notx).sum(-1)
+    return pos, neg
 
 
 def _nodes(V, N, d, L):
@@ -145,8 +148,9 @@ def localization(V, N, d, L):
     shape = Vb.shape
     res = []
     for v, n, dd, ll in zip(Vb.ravel(), Nb.ravel(), db.ravel(), Lb.ravel()):
-        cfg = check_config(v.item(), dd.item(), ll.item(), N=n.item())
-        res.append(_scalar(cfg["V"], check_int("N", n.item(), 1), cfg["d"], cfg["L"]))
+        v, n, dd, ll = (getattr(x, "item", lambda x=x: x)() for x in (v, n, dd, ll))
+        cfg = check_config(v, dd, ll, N=n)
+        res.append(_scalar(cfg["V"], count_value(check_int("N", n, 1)), cfg["d"], cfg["L"]))
     keys = sorted({k for r_ in res for k in r_[3]})
     pack = lambda vals: (np.asarray(vals, dtype=float).reshape(shape)                # noqa: E731
                          if shape else float(vals[0]))

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
+from ..accuracy import count_value
 from ..quadrature import normal_nodes
 from .laws import margin_terms, regime
 from .localization import localization
@@ -104,6 +105,7 @@ def _localization(V, N, d, L):
 
 def gaussian_accuracy(V, N, d, L) -> float:
     """Predicted accuracy alone (eq. 3.27), without the one-step model and the terms."""
+    N = count_value(N)
     return combined_recall(V, N, d, L, _localization(V, N, d, L))["accuracy"]
 
 
@@ -112,7 +114,7 @@ def predict_gaussian(V, N, d, L) -> dict:
 
     Returns a fresh copy of the cached result (callers may modify it).
     """
-    return copy.deepcopy(_predict(V, N, d, L))
+    return copy.deepcopy(_predict(V, count_value(N), d, L))
 
 
 @lru_cache(maxsize=1024)
