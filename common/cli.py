@@ -56,13 +56,17 @@ def add_config(p: argparse.ArgumentParser) -> None:
 
 
 def run(main, argv=None) -> int:
-    """Call ``main(argv)``; a ValueError (bad input) or NotImplementedError (a configuration
-    the theory does not cover) becomes one stderr line and exit status 2."""
+    """Call ``main(argv)``; a ValueError or TypeError (bad input) or NotImplementedError (a
+    configuration the theory does not cover) becomes one stderr line and exit status 2;
+    Ctrl-C becomes one line and exit status 130."""
     try:
         return main(argv) or 0
-    except (ValueError, NotImplementedError) as exc:
+    except (ValueError, TypeError, NotImplementedError) as exc:
         sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else 'invalid input'}\n")
         return 2
+    except KeyboardInterrupt:              # pools stop their own workers (common.interrupt)
+        sys.stderr.write("interrupted\n")
+        return 130
 
 
 def json_value(v):

@@ -19,9 +19,11 @@ import time
 import traceback
 
 from common.cli import Parser
+from common.interrupt import ignore_sigint, stop_descendants
 from simulate import cluster
 
 from . import style
+from .grids import CACHE_ENV, cache_dir, writable_dir
 
 FIGURES = ("fig1_accuracy_N_d", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
            "fig4_capacity_vs_d", "fig5_mlp_phase_diagram", "fig6_orthogonal_vs_random",
@@ -81,11 +83,10 @@ def main(argv=None):
     outdir = output_dir(args.quick, args.outdir)
     try:
         names = _select(args.only)
-        os.makedirs(outdir, exist_ok=True)
+        writable_dir(outdir, "output directory")
+        writable_dir(cache_dir(), f"sweep cache (${CACHE_ENV})")
     except ValueError as err:
         ap.error(str(err))
-    except OSError as err:
-        ap.error(f"cannot create output directory {outdir!r}: {err.strerror or err}")
     with contextlib.ExitStack() as stack:
         if args.scheduler:
             try:                                   # connect once here: fail before building
@@ -111,7 +112,9 @@ def _build_all(names, quick, outdir, spawn):
     workers = min(len(order), os.cpu_count() or 1)
     failed = []
     ctx = multiprocessing.get_context("spawn") if spawn else None
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else _Inline() as ex:
+    ex = (cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=ignore_sigint)
+          if workers > 1 else _Inline())
+    try:
         # build by its importable name: a spawned worker cannot find ``__main__.build``
         job = importlib.import_module("figures.__main__").build
         futures = {ex.submit(job, n, quick, outdir): n for n in order}
@@ -123,6 +126,14 @@ def _build_all(names, quick, outdir, spawn):
                 traceback.print_exc()
                 continue
             print(f"{name}: {sec:6.1f} s  -> {paths[0]}", flush=True)
+    except KeyboardInterrupt:
+        # workers ignore SIGINT: stop them (and their sweep pools) here; every cached point
+        # was written atomically, so a rerun resumes from what finished
+        stop_descendants()
+        ex.shutdown(wait=False, cancel_futures=True)
+        sys.stderr.write("python -m figures: interrupted; finished points are cached\n")
+        return 130
+    ex.shutdown(wait=True)
     done = len(order) - len(failed)
     print(f"figures: {done} built in {time.perf_counter() - t_all:.1f} s"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)

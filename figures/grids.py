@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,20 @@ V0, L0 = 128, 8
 def cache_dir() -> Path:
     """Sweep cache directory: ``$RECALL_FIGURES_CACHE`` or ``<repo>/.cache/sweeps``."""
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+
+
+def writable_dir(path, what: str) -> Path:
+    """Create ``path`` if needed and prove it writable (a temporary file); else raise
+    ValueError with one line naming ``what`` (checked once, before any work starts)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"{what} {str(path)!r} is not a writable directory: "
+                         f"{err.strerror or err}") from None
+    return path
 
 
 def n_seeds(quick: bool) -> int:

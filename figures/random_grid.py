@@ -29,7 +29,7 @@ from common.cli import Parser
 
 from . import style
 from .fig9_calibration import stats
-from .grids import cache_dir
+from .grids import CACHE_ENV, cache_dir, writable_dir
 
 #: Root of the grid's randomness (configurations and simulations).
 BASE_SEED = 2026
@@ -73,9 +73,10 @@ def main(argv=None) -> int:
     if args.points < 1 or args.seeds < 2:
         p.error("--points must be >= 1 and --seeds >= 2")
     try:
-        os.makedirs(args.outdir, exist_ok=True)
-    except OSError as err:
-        p.error(f"cannot create output directory {args.outdir!r}: {err.strerror or err}")
+        writable_dir(args.outdir, "output directory")
+        writable_dir(cache_dir(), f"sweep cache (${CACHE_ENV})")
+    except ValueError as err:
+        p.error(str(err))
     with contextlib.ExitStack() as stack:
         try:                                   # only connecting is bad input, not the sweep
             ex = stack.enter_context(cluster.executor(args.scheduler))

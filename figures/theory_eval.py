@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.interrupt import ignore_sigint
 from simulate.cache import Cache, code_version, digest
 
 from .grids import TAU, cache_dir, configs_of, plain
@@ -118,7 +119,7 @@ def theory_rows(path: str, calls: list[dict], keys=None):
     workers = min(os.cpu_count() or 1, len(todo) // 16)      # a worker's first call warms caches
     jobs = [(path, c) for _, c in todo]
     if workers > 1:
-        with cf.ProcessPoolExecutor(workers) as ex:
+        with cf.ProcessPoolExecutor(workers, initializer=ignore_sigint) as ex:
             results = list(ex.map(_theory_star, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
     else:
         results = [_theory_star(j) for j in jobs]

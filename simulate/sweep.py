@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from common.checks import check_config, check_int, check_positive
+from common.interrupt import ignore_sigint, stop_processes
 
 from .cache import Cache, code_version as source_version, digest, normalise
 from .data import sample
@@ -237,7 +238,8 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
     bar = _Progress(len(metas), len(done), progress)
     own = None
     if executor is None and len(todo) > 1:
-        own = executor = cf.ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+        own = executor = cf.ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                initializer=ignore_sigint)
     try:
         if executor is None:
             futures = {}
@@ -261,6 +263,10 @@ def run_sweep(fn, configs, seeds=1, base_seed=0, executor=None, cache_dir=DEFAUL
                         done[futures[fut]] = _finish(cache, futures[fut], metas[futures[fut]],
                                                      fut.result())
                 raise
+    except KeyboardInterrupt:
+        if own is not None:                 # its workers ignore SIGINT: stop them now
+            stop_processes([p.pid for p in getattr(own, "_processes", {}).values()])
+        raise
     finally:
         if own is not None:
             own.shutdown(wait=True, cancel_futures=True)
