@@ -16,6 +16,7 @@ import numpy as np
 from simulate.cache import digest
 
 from . import style
+from .corners import draw as draw_corners, measure as measure_corners
 from . import (fig1_accuracy_N_d, fig2_accuracy_N_L, fig4_capacity_vs_d, fig5_mlp_phase_diagram,
                fig6_orthogonal_vs_random)
 from .grids import TAU, configs_of, n_seeds, spread, sweep
@@ -66,7 +67,7 @@ def main(quick=False, outdir=None):
     cfgs = [c for c, _ in pts]
     sim = np.array([a for _, a in pts])                          # (n, seeds)
     rows = theory_rows("predict", cfgs, keys=["accuracy", "regime"])
-    fig, axs = style.figure(width=4.0, height=3.6)
+    fig, axs = style.figure(ncols=2, width=4.0, height=3.6)
     ax = axs[0, 0]
     ax.plot([0, 1], [0, 1], color="0.4", lw=0.9, ls="--", zorder=1)
     fams = [family(c) for c in cfgs]
@@ -89,9 +90,9 @@ def main(quick=False, outdir=None):
         report[fam] = s
     total = stats(err)
     report["all"] = total
-    title = "calibration over all measured grids"
+    title = "(a) calibration over all measured grids"
     if total["n"]:                                   # the statistics head the plot
-        title = (f"{total['n']} points: mean |error| {total['mean_abs_error']:.3f}\n"
+        title = (f"(a) {total['n']} points: mean |error| {total['mean_abs_error']:.3f}\n"
                  f"median {total['median_abs_error']:.3f}, max {total['max_abs_error']:.3f}, "
                  f"{100 * total['within_0.1']:.0f}% within 0.1"
                  + (f"\n(theory failed on {total['theory_failed']})" if total["theory_failed"] else ""))
@@ -100,6 +101,11 @@ def main(quick=False, outdir=None):
            ylabel="predicted accuracy (theory)", title=title)
     ax.legend(loc="upper left", fontsize=6.5, title="model (points): mean |error|",
               title_fontsize=6.5)
+    corners = measure_corners(quick)
+    draw_corners(axs[0, 1], corners)
+    report["corners"] = [{**cfg, "label": lab, "simulated_mean": s, "simulated_se": e,
+                          "predicted_before": b, "predicted_after": a}
+                         for lab, cfg, s, e, b, a in corners]
     report["points"] = [{**c, "simulated": a.tolist(), "predicted": p, "regime": r}
                         for c, a, p, r in zip(cfgs, sim, pred.tolist(), regimes)]
     outdir = style.OUT if outdir is None else outdir
