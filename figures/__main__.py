@@ -27,7 +27,8 @@ from .grids import CACHE_ENV, cache_dir, writable_dir
 
 FIGURES = ("fig1_accuracy_N_d", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
            "fig4_capacity_vs_d", "fig5_mlp_phase_diagram", "fig6_orthogonal_vs_random",
-           "fig7_lower_bound", "fig8_dynamics", "fig9_calibration", "fig10_multiplicative_law")
+           "fig7_lower_bound", "fig8_dynamics", "fig9_calibration", "fig10_multiplicative_law",
+           "fig11_large_vocabulary")
 #: Default output directory of ``--quick`` (git-ignored).
 QUICK_OUT = os.path.join(style.OUT, "quick")
 
@@ -36,7 +37,8 @@ QUICK_OUT = os.path.join(style.OUT, "quick")
 #: sources of F9 (F1, F2, F4, F5, F6) early and F9 last, when they are (nearly) cached.
 RUN_ORDER = ("fig1_accuracy_N_d", "fig4_capacity_vs_d", "fig6_orthogonal_vs_random",
              "fig5_mlp_phase_diagram", "fig2_accuracy_N_L", "fig3_critical_N_vs_d",
-             "fig10_multiplicative_law", "fig8_dynamics", "fig7_lower_bound", "fig9_calibration")
+             "fig10_multiplicative_law", "fig11_large_vocabulary", "fig8_dynamics",
+             "fig7_lower_bound", "fig9_calibration")
 
 
 def _select(only):
