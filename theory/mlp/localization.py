@@ -1,4 +1,4 @@
-r"""Step 2 through the MLP: localization of the attention-MLP model (docs/mlp.md, 5.4a-5.4b, 5.30-5.35).
+r"""Step 2 through the MLP: localization of the attention-MLP model (docs/mlp.md, 5.4a-5.4b, 5.30-5.36).
 
 At uniform attention the step-2 query direction is
 :math:`q \propto \frac1N\sum_n \Gamma_n J_n^\top c_{y_n}` with
@@ -25,7 +25,8 @@ of a label, an isotropic sketch noise of relative variance :math:`\vartheta d/m`
 :math:`\vartheta = \mathbb E[\bar\sigma^2\sigma'^2]/\|\kappa_O\bar a + \lambda_O a\|^2`,
 :math:`\bar\sigma(w) = \mathbb E_{a'}\sigma(w^\top a')` (5.32).  Everything else is the attention-only
 localization of :mod:`theory.gaussian.localization` (eqs. 2.11-2.39), whose self- and
-pair-family scale variables carry :math:`\omega_S, \omega_P`: the combined law is eq. 5.35.
+pair-family scale variables carry :math:`\omega_S + \omega_{mean}(g-1)` (5.36) and
+:math:`\omega_P h`: the combined law is eq. 5.35.
 """
 from __future__ import annotations
 
@@ -104,15 +105,22 @@ def step2_coefficients(activation: str, V: int, L: int) -> dict:
 
 SKETCH = formula("mlp.sketch_inflation", "5.32", 1 + sp.Symbol("vartheta", positive=True) * d / m,
                  "variance inflation of the label-mean read-out by a width-m gradient sketch")
+_wS, _wM, _g = sp.symbols("omega_S omega_mean g", real=True)
+#: Scale of the self family through the MLP (5.36): the self pair keeps omega_S, the label-frequency
+#: part g - 1 = Q/(Na) of the attention-only scale is read by kappa_O abar + lambda_O a_n.
+SELF_SCALE = formula("mlp.self_scale", "5.36", _wS + _wM * (_g - 1),
+                     "self-family scale: own pair omega_S plus label-frequency pairs omega_mean (g - 1)")
 
 
 def mlp_localization(V, N, d, L, m, activation: str = "relu") -> dict:
     r"""Predicted localization after step 2 for the attention-MLP model (eq. 5.35).
 
     The attention-only theory (eqs. 2.11-2.39) evaluated with the family weights of
-    :func:`step2_coefficients`: self-family scale :math:`g \to \omega_S g`, pair family
-    :math:`h\to \omega_P h`, the label-mean (``mean_direction``) variances times
-    :math:`\omega_{mean}^2(1 + \vartheta d/m)` (5.32), the training sample's own shift and
+    :func:`step2_coefficients`: self-family scale
+    :math:`g \to \omega_S + \omega_{mean}(g - 1)` (5.36; the own pair and the label-frequency
+    pairs :math:`g - 1 = Q/(Na)` of eq. 2.31 carry different weights), pair family
+    :math:`h\to \omega_P h`, the label-mean (``mean_direction``) variances times the sketch
+    :math:`1 + \vartheta d/m` (5.32), the training sample's own shift and
     variances (eqs. 2.34, 2.36-2.37) times :math:`\omega_S` and :math:`\omega_S^2`.
 
     Parameters
@@ -134,9 +142,12 @@ def mlp_localization(V, N, d, L, m, activation: str = "relu") -> dict:
         return {"p_test": 1.0, "p_train": 1.0, "signal": 0.0, "terms": {}, "coefficients": {}}
     co = step2_coefficients(activation, V, L)
     (r, g, h, X), w = LOC._nodes(V, N, d, L)
-    gs, hs = g * co["w_self"], h * co["w_pair"]
+    # the self family's own pair and its label-frequency part carry different weights (5.36);
+    # the mean-direction terms are g^2-scaled, so omega_mean reaches them through gs already
+    gs = SELF_SCALE(omega_S=co["w_self"], omega_mean=co["w_mean"], g=g)
+    hs = h * co["w_pair"]
     EA, tok, com = T.terms(V, N, d, L, r=r, g=gs, h=hs, X=X)
-    infl = co["w_mean"] ** 2 * float(SKETCH(vartheta=co["theta"], d=d, m=m))
+    infl = float(SKETCH(vartheta=co["theta"], d=d, m=m))
     tok["mean_direction"] = tok["mean_direction"] * infl
     com["mean_direction"] = com["mean_direction"] * infl
     s2 = np.maximum(sum(np.broadcast_to(v, w.shape) for v in tok.values()), 1e-300)
