@@ -106,3 +106,51 @@ def test_mlp_huge_n_bounded():
     r, peak = _peak(lambda: theory.predict(16, 10**30, 16, 4, m=64))
     assert 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["localization"] <= 1.0
     assert peak < 256 * 2**20
+
+
+# -- orthogonal embeddings: large counts and long sequences ----------------------------------
+
+from theory.orthogonal import counts as OC, large_counts as OL, one_step as OS  # noqa: E402
+
+
+def _summary(V, res):
+    cs, pc, P, w, acc = res
+    loc = w @ P @ pc
+    return w @ acc @ pc + (1 - loc) / V, loc
+
+
+@pytest.mark.parametrize("V, N, L", [(4, 600, 16), (2, 300, 64)])
+def test_orthogonal_large_counts_match_the_exact_recall(V, N, L):
+    old = OC.EXACT_RECALL
+    try:
+        OC.EXACT_RECALL = 10**9
+        exact = _summary(V, OC.recall_by_count(V, N, L))
+    finally:
+        OC.EXACT_RECALL = old
+    large = _summary(V, OL.recall_large(V, N, L))
+    assert abs(large[0] - exact[0]) < 1e-3 and abs(large[1] - exact[1]) < 1e-3
+
+
+@pytest.mark.parametrize("V, N, L", [(16, 1000, 8), (4, 1000, 4), (32, 3000, 8)])
+def test_orthogonal_one_step_large_matches_the_exact_sums(V, N, L):
+    assert OS._exact_cost(V, N, L) <= OS.EXACT_ONE_STEP          # the exact path runs
+    exact = OS.orthogonal_one_step_accuracy(V, N, L)
+    assert abs(OL.one_step_large(V, N, L) - exact) < 2e-4
+
+
+@pytest.mark.parametrize("kw", [dict(V=16, N=10**6, L=8), dict(V=16, N=10**9, L=8),
+                                dict(V=16, N=1000, L=2000), dict(V=2, N=1, L=2),
+                                dict(V=16, N=10**30, L=10**7), dict(V=64, N=3, L=10**7)])
+def test_orthogonal_bounded(kw):
+    r, peak = _peak(lambda: theory.predict(kw["V"], kw["N"], 2 * kw["V"] + 2, kw["L"],
+                                           embeddings="orthogonal"))
+    for key in ("accuracy", "localization", "one_step_accuracy"):
+        assert 0.0 <= r[key] <= 1.0
+    assert peak < 256 * 2**20
+
+
+def test_orthogonal_large_n_is_the_limit():
+    # every sample localized and 2c beats every rival count: accuracy -> 1 (up to the
+    # A nodes of weight < 1e-9 that are skipped)
+    a = theory.predict(16, 10**30, 34, 8, embeddings="orthogonal")["accuracy"]
+    assert a > 1 - 1e-8

@@ -43,7 +43,7 @@ def critical_N(V, d, L, *, target=0.9, m=None, embeddings="gaussian", activation
     n_max = check_int("n_max", n_max, 1)
     V, d, L, m = cfg["V"], cfg["d"], cfg["L"], cfg["m"]
     if m is None and cfg["embeddings"] == "orthogonal":
-        return critical_N_orthogonal(V, L, tau_, N_max=min(int(n_max), 10**7))
+        return critical_N_orthogonal(V, L, tau_, N_max=int(n_max))
     ok = lambda n: _accuracy(V, n, d, L, m, cfg["embeddings"], cfg["activation"]) >= tau_  # noqa
     law = capacity_laws(V, d, L, target=tau_)["N_star"]
     hi = int(min(max(law, V), n_max)) if math.isfinite(law) else max(V, 1)

@@ -13,19 +13,61 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ..occupancy import occupancy
+from scipy.special import gammaln, xlog1py, xlogy
+
+from ..accuracy import binomial_law, count_value
+from ..occupancy import occupancy_classes
 from ..quadrature import legendre01_nodes, normal_nodes
 from . import terms as T
 
-__all__ = ["support", "localization_by_count", "recall_by_count"]
+__all__ = ["support", "support_size", "count_law", "binom_pmf", "localization_by_count", "recall_by_count"]
 
 _GX, _GW = normal_nodes(24)
 _EXACT_COST = 1e7          # largest (counts x nodes x FFT length) for the exact multinomial
+#: Largest count support (:func:`support`) run by the exact count-level recall
+#: (:func:`recall_by_count`); beyond, :func:`theory.orthogonal.large_counts.recall_large`.
+EXACT_RECALL = 320
+#: Largest count support integrated point by point in the localization margins; beyond,
+#: the lumped binomial law of :func:`count_law`.
+EXACT_SUPPORT = 4096
+
+
+def support_size(N: int, p: float, k: float = 12.0) -> int:
+    """Number of points of :func:`support` (without building it)."""
+    return int(min(N, N * p + k * np.sqrt(N * p + 1.0) + 8)) + 1
 
 
 def support(N: int, p: float, k: float = 12.0) -> np.ndarray:
     """Integers carrying all but ~1e-30 of Bin(N, p): 0 .. mean + k sd + 8, shape (K,)."""
-    return np.arange(0, int(min(N, N * p + k * np.sqrt(N * p + 1.0) + 8)) + 1)
+    return np.arange(0, support_size(N, p, k))
+
+
+def count_law(N: int, q: float, max_points: int = 256):
+    r"""Law of a :math:`\mathrm{Bin}(N, q)` count as values (K,), probabilities (K,) and the
+    variance within each value's bin (K,).
+
+    The integers of :func:`support` (bin variance 0) while there are at most
+    ``EXACT_SUPPORT`` of them; beyond, :func:`theory.accuracy.binomial_law` lumped to
+    ``max_points`` equal bins of width h (cost independent of N), each carrying the variance
+    :math:`h^2/12` of a uniform bin, which consumers add to the Gaussian spread they integrate
+    the law against (a second-order correction of the lumping).
+    """
+    if support_size(N, q) <= EXACT_SUPPORT:
+        ns = support(N, q)
+        return ns.astype(float), binom_pmf(ns, N, q), np.zeros(ns.size)
+    x, p = binomial_law(N, q, max_points=max_points, k=12.0)
+    h = np.sqrt(N * q * (1 - q)) * 24.0 / max_points
+    return x, p, np.full(x.size, h * h / 12.0)
+
+
+def binom_pmf(k, n, p):
+    r"""Binomial pmf :math:`\mathrm{Bin}(k; n, p)` in log space (any n, p in [0, 1];
+    SciPy's overflows for vanishingly small p); arrays broadcast."""
+    k, n, p = np.broadcast_arrays(np.asarray(k, float), np.asarray(n, float), np.asarray(p, float))
+    ok = (k >= 0) & (k <= n)
+    kk, nk = np.where(ok, k, 0.0), np.where(ok, n - k, 0.0)
+    logp = gammaln(kk + nk + 1) - gammaln(kk + 1) - gammaln(nk + 1) + xlogy(kk, p) + xlog1py(nk, -p)
+    return np.where(ok, np.exp(logp), 0.0)
 
 
 def _credit(lt, eq, m):
@@ -43,24 +85,25 @@ def _localization_table(V: int, N: int, L: int, counts) -> np.ndarray:
     r"""Eq. 6.18 per node: :math:`p(c \mid A, R)`, shape (g, g) + counts.shape.
 
     Margins :math:`A + a(c) + \sigma(c)R - a(n_t) - \sigma(n_t)R_t` against the D distinct
-    noise tokens (law :func:`theory.occupancy.occupancy`, eq. 2.35), :math:`n_t`
+    noise tokens (law :func:`theory.occupancy.occupancy_classes`, eq. 2.35), :math:`n_t`
     binomial, :math:`R_t` standard normal; axis 0 runs over the nodes of
     :math:`A\sim\mathcal N(\mathbb E A, \mathrm{Var} A)` (eqs. 6.8, 6.14), axis 1 over those
     of the test token's own :math:`R`.  A noise token equal to x needs A > 0.
     """
     counts = np.asarray(counts, dtype=float)
-    ns = support(N, 1.0 / V)
-    pn = stats.binom.pmf(ns, N, 1.0 / V)                                   # (K,)
-    a_n, v_n = T.score_moments(V, N, L, ns.astype(float))                  # (K,), (K,)
+    N = count_value(N)
+    ns, pn, h2 = count_law(N, 1.0 / V)                                      # (K,) x 3
+    a_n, v_n = T.score_moments(V, N, L, ns)                                # (K,), (K,)
     a_c, v_c = T.score_moments(V, N, L, counts)
     EA, sA = float(T.A_MEAN(V=V, N=N, L=L)), float(np.sqrt(T.VAR_A(V=V, N=N, L=L)))
-    s_n = np.sqrt(np.maximum(v_n, 1e-12))
+    # a lumped bin spreads the profile by a'(n) sqrt(h^2/12) (zero on the exact support)
+    slope = (T.PROFILE(V=V, N=N, L=L, n=ns + 0.5) - T.PROFILE(V=V, N=N, L=L, n=ns - 0.5))
+    s_n = np.sqrt(np.maximum(v_n + slope**2 * h2, 1e-12))
     # margin grid -> F(m) = P(one noise token scores below m), then the occupancy polynomial
     lo, hi = (a_n - 9 * s_n).min(), (a_n + 9 * s_n).max()
     grid = np.linspace(lo, hi, 2001)
     F = (pn * stats.norm.cdf((grid[:, None] - a_n) / s_n)).sum(-1)        # (G,)
-    pi = occupancy(V, L)
-    D = np.arange(pi.size)
+    D, pi = occupancy_classes(V, L)
     notx = (pi * (1 - D / V) * F[:, None] ** D).sum(-1)                    # x not among noise
     isx = (pi * (D / V) * np.where(D > 0, F[:, None] ** np.maximum(D - 1, 0), 0)).sum(-1)
     one = [1] * counts.ndim
@@ -95,7 +138,7 @@ def localization_by_count(V: int, N: int, L: int, counts) -> np.ndarray:
 def _thinning(ploc):
     r"""Thinning matrix, shape (K, K): :math:`P(c' = j \mid n = k) = \mathrm{Bin}(j; k, p(k))` (eq. 6.19)."""
     ks = np.arange(ploc.size)
-    return stats.binom.pmf(ks[None, :], ks[:, None], ploc[:, None])
+    return binom_pmf(ks[None, :], ks[:, None], ploc[:, None])
 
 
 def _rival_law(V, N, c, thin):
@@ -174,6 +217,9 @@ def recall_by_count(V: int, N: int, L: int, exact: bool | None = None):
     acc : ndarray, shape (g, C)
         :math:`\mathbb E_R[p(c \mid A, R)\, \mathbb E_{c'}\mathrm{credit}(c')]`.
     """
+    if support_size(N, 1.0 / V) > EXACT_RECALL:
+        from .large_counts import recall_large          # it imports this module
+        return recall_large(V, N, L)
     cs = support(N, 1.0 / V)
     pc = stats.binom.pmf(cs, N, 1.0 / V)
     if exact is None:
@@ -202,6 +248,6 @@ def recall_by_count(V: int, N: int, L: int, exact: bool | None = None):
             eqj = np.where(2 * cp < len(q), q[np.minimum(j, len(q) - 1)], 0.0)
             cr = _credit(cdf[j], eqj, V - 1)                               # (c+1,)
             p_r = np.clip(tab[g, :, i], 0.0, 1.0)                          # (r,)
-            pcp = stats.binom.pmf(cp[None, :], c, np.minimum(p_r, 1 - 1e-12)[:, None])
+            pcp = binom_pmf(cp[None, :], c, np.minimum(p_r, 1 - 1e-12)[:, None])
             acc[g, i] = _GW @ (p_r * (pcp @ cr))
     return cs, pc, P, _GW, acc

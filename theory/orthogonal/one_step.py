@@ -10,9 +10,25 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal, stats
 
-from ..occupancy import occupancy
+from ..occupancy import occupancy_classes
 from ..quadrature import legendre01_nodes
-from .counts import recall_by_count, support
+from .counts import recall_by_count, support, support_size
+
+#: Largest estimated cost (array entries) of the exact one-step sums; beyond, and whenever a
+#: test token's multiplicity can exceed the 40 tabulated here, the bounded
+#: :func:`theory.orthogonal.large_counts.one_step_large`.
+EXACT_ONE_STEP = 2e7
+
+
+def _exact_cost(V, N, L):
+    """Entries of the exact sums: the credit table (D x scores x tie nodes) and the
+    per-count windows of the noise co-occurrences."""
+    K = support_size(N, 1.0 / V)
+    mu = (L - 1) / V
+    J = min(40, mu + 7 * np.sqrt(mu) + 2)
+    top = K * (J + 1 + mu * L)
+    window = 28 * np.sqrt(K * mu * (L + L * mu)) + 11
+    return (min(L - 1, V) + 1) * top * (V // 2 + 2) + K * J * window
 
 __all__ = ["orthogonal_one_step_accuracy"]
 
@@ -70,6 +86,10 @@ def orthogonal_one_step_accuracy(V: int, N: int, L: int) -> float:
     if L == 1:                                                   # uniform = hard attention
         cs, pc, _, _, acc = recall_by_count(V, N, 1)
         return float(pc @ acc[0])
+    mu = (L - 1) / V
+    if mu + 7 * np.sqrt(mu) > 40 or _exact_cost(V, N, L) > EXACT_ONE_STEP:
+        from .large_counts import one_step_large                 # it imports counts
+        return one_step_large(V, N, L)
     ns = support(N, 1.0 / V)
     pn = stats.binom.pmf(ns, N, 1.0 / V)
     jm = np.arange(min(L, 40) + 1)
@@ -88,8 +108,7 @@ def orthogonal_one_step_accuracy(V: int, N: int, L: int) -> float:
     lt = np.concatenate([np.zeros((2, 1)), np.cumsum(pmf, 1)[:, :-1]], 1)
     s, ws = legendre01_nodes(V // 2 + 2)
     logs = np.log(np.maximum(lt[:, :, None] + s * pmf[:, :, None], 1e-300))  # (2, F, S)
-    pi = occupancy(V, L)
-    D = np.arange(pi.size)
+    D, pi = occupancy_classes(V, L)
     cr = np.exp(logs[0][None] * (V - 1 - D)[:, None, None] + logs[1][None] * D[:, None, None])
     cr = np.concatenate([pi @ (cr @ ws), np.ones(top + 2)])     # beyond every rival: win
     acc = 0.0

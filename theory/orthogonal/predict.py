@@ -16,7 +16,8 @@ from scipy import stats
 
 from common.checks import check_config, check_fraction, check_int
 from . import terms as T
-from .counts import recall_by_count, support
+from ..accuracy import count_value
+from .counts import count_law, recall_by_count
 from .one_step import orthogonal_one_step_accuracy
 
 __all__ = ["predict_orthogonal", "critical_N_orthogonal"]
@@ -26,18 +27,19 @@ def _terms(V, N, L):
     """Term sizes (standard deviations in margin units) as a dict name -> float, and the
     name of the largest; read-out terms relative to the mean margin N/V, step-2 terms
     relative to E A (eq. 6.8)."""
+    N = count_value(N)
     nb = N / V
     out = {"readout.count_fluctuation": float(np.sqrt(5 * nb * (1 - 1 / V))) / nb,
            "readout.max_of_counts": float(np.sqrt(2 * np.log(V - 1) * nb)) / nb}
     if L > 1:
         EA = float(T.A_MEAN(V=V, N=N, L=L))
+        EA = EA if EA != 0 else 1e-300                # E A = 0 (V = 2, N = 1): terms infinite
         kw = dict(V=V, N=N, L=L, n=nb)
         for k, f in T.VAR_TERMS.items():
             out[f"step2.{k}"] = float(np.sqrt(2 * f(**kw))) / EA
         out["step2.trigger"] = float(np.sqrt(T.VAR_A(V=V, N=N, L=L))) / EA
-        ns = support(N, 1.0 / V)
-        pn = stats.binom.pmf(ns, N, 1.0 / V)
-        a = T.PROFILE(V=V, N=N, L=L, n=ns.astype(float))
+        ns, pn, _ = count_law(N, 1.0 / V)
+        a = T.PROFILE(V=V, N=N, L=L, n=ns)
         out["step2.score_profile"] = float(np.sqrt(pn @ (a - pn @ a) ** 2)) / EA
     return out, max(out, key=out.get)
 
@@ -70,7 +72,7 @@ def predict_orthogonal(V, N, d, L) -> dict:
     cs, pc, P, w, rec = recall_by_count(V, N, L)
     # an unlocalized test sequence reads a noise token: its logits carry no information on
     # x (the label of the winner itself is excluded), credit 1/V on average (eq. 6.22)
-    loc = float(w @ P @ pc)
+    loc = float(min(max(w @ P @ pc, 0.0), 1.0))
     acc_loc = float(w @ rec @ pc)
     acc = acc_loc + (1.0 - loc) / V
     terms, regime = _terms(V, N, L)
