@@ -1,7 +1,7 @@
 r"""The explicit N-d-L capacity law: recall law, localization law, combined N* and the public
 :func:`capacity_laws` (docs/explicit_law.md).
 
-Equations (4.11)-(4.20).  The recall side (read-out after step 3, flat in L) combines the
+Equations (4.11)-(4.26).  The recall side (read-out after step 3, flat in L) combines the
 per-label (4.12) and common (4.13) margin variances of docs/theory.md section 4 through the
 *median and spread* of the maximum of the V - 1 wrong labels (4.11) instead of a sum of
 quantiles; the label norm :math:`\|u_{\pi^*(x)}\|^2` enters as a common scale (4.14), and
@@ -10,7 +10,10 @@ two leading token terms of T2 at large L, the mean-direction score (2.16, growin
 and the trigger cross term (2.13), against the trigger score (4.16, from 2.11); localization
 at the target needs the score ratio above a threshold (4.18) set by the maximum over the D
 distinct noise tokens and the task-to-task spread of the noise scale (4.19); the condition is
-a quadratic in N, solved in closed form (4.20).  Nothing is fitted to simulation output.
+a quadratic in N, solved in closed form (4.20) (leading order).  The public N* couples the two
+sides (4.21)-(4.26): localization score with T2's dominant token and common terms and the
+spread of ||z||^2 (4.23), read-out at the quenched training localization p (4.24-4.25), and
+N* the root of p Phi(z_rec) = tau (4.26).  Nothing is fitted to simulation output.
 """
 from __future__ import annotations
 
@@ -18,13 +21,14 @@ import math
 
 import sympy as sp
 from scipy.optimize import brentq
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from common.checks import check_config, check_fraction, check_int
 
 from ..formula import formula
 from ..search import largest_integer
 from ..symbols import L, N, V, d, tau
+from . import localization_terms as T
 from .localization_terms import CV2_X, VAR_G, W3
 
 __all__ = ["capacity_laws", "recall_N", "localization_N", "crossover_L", "largest_L",
@@ -102,6 +106,48 @@ loc_n = formula(
     "n = (N-1)/V at which A^2 = k^2 sigma^2 (4.16-4.17): root of a quadratic in n")
 
 
+# ---------------------------------------------------------------- coupled law (4.21-4.26)
+# Units of T2 (docs/localization.md): every term at unit scales r = g = h = X = 1.
+_unit = {T.r: 1, T.g: 1, T.h: 1, T.X: 1}
+_A = T.SIGNAL.expr.subs(_unit)                                  # (2.11) = (4.16)
+_s2r = sum(T.TOKEN[k].expr for k in ("trigger_cross", "trigger_coherent")).subs(_unit) / a
+_s2 = _s2r + sum(T.TOKEN[k].expr for k in ("mean_direction", "memory_covariance")).subs(_unit) / a
+token_var = formula(
+    "law.loc_token_var", "4.21", _s2,
+    "sigma^2: trigger cross (2.13), trigger-coherent (2.14), mean direction (2.16) and memory "
+    "read through Sigma_e (2.20) at unit scales, over 1 - 1/V")
+loc_common = formula(
+    "law.loc_common_var", "4.22",
+    sum(T.COMMON[k].expr for k in ("alpha_task", "mean_direction", "trigger_alignment",
+                                   "memory")).subs(_unit),
+    "Var C: common terms (2.26)-(2.29) of the trigger score at unit scales")
+_ratio = _A / sp.sqrt(_s2)
+_fr = _s2r / _s2                                                # r-proportional share of sigma^2
+mD, sD = sp.symbols("mu_D varsigma_D", positive=True)     # (4.11) at n = D
+zloc = formula(
+    "law.loc_score", "4.23",
+    (_ratio - mD) / sp.sqrt(sD**2 + 1 + mD**2 * vpsi + loc_common.expr / _s2
+                             + _ratio**2 * (2 / d) * (1 - _fr / 2) ** 2),
+    "standard score of the localization margin A/sigma - max of D noise scores; "
+    "P(loc) = Phi(z_loc)")
+pp = sp.Symbol("p", positive=True)
+quenched_var = formula(
+    "law.quenched_label_var", "4.24", (V / d) * (1 + 3 / d) * (1 - pp) / pp,
+    "extra label-weight energy when a fraction 1 - p of tokens is never localized: the "
+    "count variance gains lambda^2 (1 - p)/p, read through the label Gram (V/d)(1 + 3/d)")
+_slp = per_label_var.expr.subs(N, N * pp) + quenched_var.expr
+_scp = common_var.expr.subs(N, N * pp) + quenched_var.expr
+_kp = 1 - (1 / d) / (2 * _slp)
+zrec = formula(
+    "law.recall_score", "4.25",
+    (1 - mu_m * sp.sqrt(_slp))
+    / sp.sqrt(sd_m**2 * _slp + _scp + (2 / d) * _kp**2 * mu_m**2 * _slp),
+    "standard score of the read-out at training localization p (root of (4.15) at p = 1)")
+Ploc, Prec = sp.symbols("P_loc P_rec", positive=True)
+accuracy = formula("law.accuracy", "4.26", Ploc * Prec,
+                   "accuracy = P(loc) Phi(z_rec(p = P(loc))): N* is its root at tau")
+
+
 def _d_distinct(V_, L_):
     """Expected number of distinct tokens among the L - 1 noise positions."""
     return V_ * (1.0 - (1.0 - 1.0 / V_) ** (L_ - 1))
@@ -141,26 +187,95 @@ def loc_threshold(V, d, L, target=0.9):
     return float(threshold(D=D, v_psi=v, tau=target))
 
 
-def localization_N(V, d, L, target=0.9):
-    """N_loc (4.20): smallest N whose trigger score clears k sigma; inf at the d-floor."""
+def localization_N_quadratic(V, d, L, target=0.9):
+    """Leading-order N_loc (4.20): A = k sigma with the two leading token terms; inf at the
+    d-floor."""
     if L <= 1:
         return 1.0
     kk = loc_threshold(V, d, L, target)
-    vals = dict(V=V, d=d, L=L, k=kk)
     c = kk**2 * (V - 1) / (d * V)
     if (1 + 1 / d) ** 2 <= c:                                  # A/sigma_tc < k at any N
         return math.inf
-    n = float(loc_n(**vals))
+    n = float(loc_n(V=V, d=d, L=L, k=kk))
     return 1.0 + V * max(n, 0.0)
+
+
+_NMAX = 1e15                                                   # "no N": beyond any sweep
+
+
+class _Law:
+    """The closed forms (4.23), (4.25), (4.26) at fixed (V, d), with the compiled functions
+    called directly (one call of capacity_laws evaluates them a few hundred times)."""
+
+    def __init__(self, V, d, target):
+        self.V, self.d, self.tau = V, d, target
+        self.mu, self.sd = _max_stats(V - 1)
+        self.vpsi = float(task_spread(V=V, d=d))
+        self._L = None
+
+    def _at_L(self, L):
+        if L != self._L:
+            D = max(_d_distinct(self.V, L), 1.0)
+            self._L, self._D = L, _max_stats(D)
+        return self._D
+
+    def p_loc(self, N, L):
+        if L <= 1:
+            return 1.0
+        mD, sD = self._at_L(L)
+        return float(ndtr(_zloc_fn(self.V, self.d, L, N, mD, sD, self.vpsi)))
+
+    def p_rec(self, N, p):
+        return float(ndtr(_zrec_fn(self.V, self.d, N, max(p, 1e-12), self.mu, self.sd)))
+
+    def acc(self, N, L):
+        p = self.p_loc(N, L)
+        return p * self.p_rec(N, p)
+
+    def root_N(self, f):
+        """Smallest N (doubling, then a bracketed root in log N) with f(N) >= tau."""
+        if f(1.0) >= self.tau:
+            return 1.0
+        lo = 1.0
+        while f(2 * lo) < self.tau:
+            lo *= 2
+            if lo > _NMAX:
+                return math.inf
+        return math.exp(brentq(lambda x: f(math.exp(x)) - self.tau, math.log(lo),
+                               math.log(2 * lo), xtol=1e-6))
+
+    def root_L(self, f):
+        """Largest L (doubling, then a bracketed root in log L) with f(L) >= tau (0 if none)."""
+        if f(2.0) < self.tau:
+            return 1 if f(1.0) >= self.tau else 0
+        hi = 4.0
+        while f(hi) >= self.tau:
+            hi *= 2
+            if hi > 2.0**60:
+                return math.inf
+        return int(math.exp(brentq(lambda x: f(math.exp(x)) - self.tau, math.log(hi / 2),
+                                   math.log(hi), xtol=1e-7)))
+
+
+_zloc_fn = sp.lambdify((V, d, L, N, mD, sD, vpsi), zloc.expr, modules=["math"])
+_zrec_fn = sp.lambdify((V, d, N, pp, mu_m, sd_m), zrec.expr, modules=["math"])
+
+
+def localization_N(V, d, L, target=0.9):
+    """N_loc: smallest N with Phi(z_loc) >= tau (4.23); inf when localization never gets there."""
+    law = _Law(V, d, target)
+    return law.root_N(lambda n: law.p_loc(n, L))
 
 
 def capacity_laws(V, d, L, *, target=0.9, N=None):
     r"""The explicit capacity law :math:`N^*(V, d, L, \tau)` and every regime's bound.
 
-    :math:`N^* = \max(N_{\rm rec}, N_{\rm loc})`: the recall law (4.15), flat in L, and
-    the localization law (4.20), quadratic in L beyond the crossover length
-    :math:`L_c`.  Closed forms and one-dimensional roots of closed forms only: no
-    evaluation of the accuracy integral (:func:`theory.critical_N` inverts that).
+    :math:`N^*` is the root in N of the accuracy (4.26), the localization probability
+    :math:`\Phi(z_{\rm loc})` (4.23) times the read-out's :math:`\Phi(z_{\rm rec})` at that
+    training localization (4.24-4.25); it is flat in L below the crossover length
+    :math:`L_c` and grows like :math:`L^2` beyond.  Closed forms and one-dimensional roots of
+    closed forms only: no evaluation of the accuracy integral (:func:`theory.critical_N`
+    inverts that).
 
     Parameters
     ----------
@@ -174,7 +289,9 @@ def capacity_laws(V, d, L, *, target=0.9, N=None):
     Returns
     -------
     dict
-        ``N_star``; ``N_recall`` (4.15), ``N_localization`` (4.20); the recall-side bounds of
+        ``N_star`` (4.26); ``N_recall`` (4.15, localization perfect), ``N_localization``
+        (localization alone at level tau, 4.23) and ``N_localization_quadratic`` (its leading
+        order, 4.20); the recall-side bounds of
         each term alone, ``N_count`` and ``N_mean_bias`` (the N they need with every other
         term absent), ``d_crosstalk`` (direct reads, 3/d), ``d_interference`` (mediated,
         2V/d^2) and ``d_ceiling`` (all d-terms together: below it ``N_star`` is inf);
@@ -201,22 +318,25 @@ def capacity_laws(V, d, L, *, target=0.9, N=None):
            "d_crosstalk": 3 * g1,
            "d_interference": math.sqrt(2 * V * g1),
            "d_ceiling": _d_ceiling(V, tau_)}
+    law = _Law(V, d, tau_)
     out["N_recall"] = recall_N(V, d, tau_)
-    out["N_localization"] = localization_N(V, d, L, tau_)
-    out["N_star"] = max(out["N_recall"], out["N_localization"])
+    out["N_localization"] = law.root_N(lambda n: law.p_loc(n, L))
+    out["N_localization_quadratic"] = localization_N_quadratic(V, d, L, tau_)
+    out["N_star"] = max(law.root_N(lambda n: law.acc(n, L)), out["N_recall"])
     out["regime"] = _regime(V, d, out)
-    out["L_c"] = crossover_L(V, d, tau_, out["N_recall"])
+    out["L_c"] = crossover_L(V, d, tau_, out["N_recall"], law)
     if N is not None:
         out["L_max"] = largest_L(V, d, N, tau_)
         out["d_min"] = smallest_d(V, L, N, tau_)
-        ok = lambda v: max(recall_N(v, d, tau_), localization_N(v, d, L, tau_)) <= N  # noqa
+        ok = lambda v: _Law(v, d, tau_).acc(N, L) >= tau_                           # noqa
         out["V_star"] = largest_integer(ok, 2) if ok(2) else 1
     return out
 
 
 def _d_ceiling(V, target):
     """d below which N_rec is infinite: root in d of (4.15) at N = inf."""
-    f = lambda dd: recall_N(V, dd, target) < math.inf                          # noqa: E731
+    mu, sd = _max_stats(V - 1)
+    f = lambda dd: float(_zrec_fn(V, dd, 1e300, 1.0, mu, sd)) > ndtri(target)   # noqa: E731
     lo, hi = 1.0, 2.0
     while not f(hi):
         lo, hi = hi, 2 * hi
@@ -238,40 +358,25 @@ def _regime(V, d, out):
     return max(parts, key=parts.get)
 
 
-def crossover_L(V, d, target=0.9, N_rec=None):
-    """L_c: the L at which the localization law reaches the recall law (inf if never)."""
+def crossover_L(V, d, target=0.9, N_rec=None, law=None):
+    """L_c: the L at which localization alone reaches tau at N = N_rec (4.23); inf if never."""
     N_rec = recall_N(V, d, target) if N_rec is None else N_rec
     if not math.isfinite(N_rec):
         return math.inf
-    f = lambda x: localization_N(V, d, math.exp(x), target) - N_rec              # noqa: E731
-    if f(math.log(2.0)) >= 0:
-        return 2.0
-    hi = math.log(4.0)
-    while f(hi) < 0:
-        hi += math.log(2.0)
-        if hi > 60:
-            return math.inf
-    return math.exp(brentq(f, hi - math.log(2.0), hi, xtol=1e-4))
+    law = _Law(V, d, target) if law is None else law
+    Lc = law.root_L(lambda ll: law.p_loc(N_rec, ll))
+    return max(float(Lc), 2.0)
 
 
 def largest_L(V, d, N, target=0.9):
-    """Largest L with N*(V, d, L) <= N (0 if the recall law alone needs more than N)."""
-    if recall_N(V, d, target) > N:
-        return 0
-    f = lambda x: localization_N(V, d, math.exp(x), target) - N                   # noqa: E731
-    if f(math.log(2.0)) > 0:
-        return 1
-    hi = math.log(4.0)
-    while f(hi) <= 0:
-        hi += math.log(2.0)
-        if hi > 60:
-            return math.inf
-    return int(math.exp(brentq(f, hi - math.log(2.0), hi, xtol=1e-6)))
+    """Largest L with N*(V, d, L) <= N, i.e. accuracy (4.26) >= tau at N (0 if none)."""
+    law = _Law(V, d, target)
+    return law.root_L(lambda ll: law.acc(N, ll))
 
 
 def smallest_d(V, L, N, target=0.9):
     """Smallest d with N*(V, d, L) <= N (inf when no d <= 2^40 suffices)."""
-    ok = lambda dd: max(recall_N(V, dd, target), localization_N(V, dd, L, target)) <= N  # noqa
+    ok = lambda dd: _Law(V, dd, target).acc(N, L) >= target                     # noqa: E731
     hi = 2.0
     while not ok(hi):
         hi *= 2
