@@ -26,7 +26,7 @@ from scipy.special import ndtr
 from ..accuracy import binomial_law, count_value, lump
 from ..occupancy import occupancy_classes
 from ..quadrature import normal_nodes
-from .counts import _GW, _localization_table, binom_pmf
+from .count_laws import _GW, _localization_table, binom_pmf
 
 __all__ = ["recall_large", "one_step_large"]
 

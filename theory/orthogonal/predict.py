@@ -17,7 +17,8 @@ from scipy import stats
 from common.checks import check_config, check_fraction, check_int
 from . import terms as T
 from ..accuracy import count_value
-from .counts import count_law, recall_by_count
+from .count_laws import count_law
+from .counts import recall_by_count
 from .one_step import orthogonal_one_step_accuracy
 
 __all__ = ["predict_orthogonal", "critical_N_orthogonal"]
